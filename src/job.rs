@@ -1,0 +1,1 @@
+//! `JobSpec`: the one contract between local builds, the server and builder agents.

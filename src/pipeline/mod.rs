@@ -1,0 +1,1 @@
+//! Pipeline stages: source → srpm → rpm → collect. Library code, no terminal I/O.

@@ -1,0 +1,1 @@
+//! rpm-md repositories, OpenPGP keys and signatures, `.repo` files and modulemd.
