@@ -1,7 +1,6 @@
 //! Command-line definitions (clap). Every argument carries a doc comment: it is the `--help` text,
 //! the man page and the shell completion description.
 
-
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Build RPMs in an isolated buildroot, publish signed dnf repositories, and run a self-hosted,
@@ -58,4 +57,3 @@ pub struct CompletionsArgs {
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
 }
-

@@ -38,7 +38,10 @@ fn render_man(
     name: &str,
     files: &mut BTreeMap<String, Vec<u8>>,
 ) -> anyhow::Result<()> {
-    let cmd = cmd.clone().name(name.to_string()).bin_name(name.replace('-', " "));
+    let cmd = cmd
+        .clone()
+        .name(name.to_string())
+        .bin_name(name.replace('-', " "));
     let mut out = Vec::new();
     clap_mangen::Man::new(cmd.clone()).render(&mut out)?;
     files.insert(format!("man/{name}.1"), out);

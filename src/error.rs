@@ -38,7 +38,11 @@ pub struct CliError {
 
 impl CliError {
     pub fn new(status: ExitStatus, error: impl Into<anyhow::Error>) -> Self {
-        CliError { status, error: error.into(), hint: None }
+        CliError {
+            status,
+            error: error.into(),
+            hint: None,
+        }
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {

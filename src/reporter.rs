@@ -9,11 +9,22 @@ use std::sync::Arc;
 #[derive(Debug, Clone)]
 pub enum Event<'a> {
     /// A named stage (e.g. `srpm`, `rpm fedora-40-x86_64`, `createrepo`) started.
-    StageStarted { stage: &'a str, detail: Option<&'a str> },
+    StageStarted {
+        stage: &'a str,
+        detail: Option<&'a str>,
+    },
     /// Progress within a stage; `total` is `None` when unknown.
-    StageProgress { stage: &'a str, done: u64, total: Option<u64> },
+    StageProgress {
+        stage: &'a str,
+        done: u64,
+        total: Option<u64>,
+    },
     /// A stage ended; `ok` false means it failed, `message` is the one-line outcome.
-    StageFinished { stage: &'a str, ok: bool, message: Option<&'a str> },
+    StageFinished {
+        stage: &'a str,
+        ok: bool,
+        message: Option<&'a str>,
+    },
     /// A line of a build log (shown with `--verbose`).
     LogLine { stage: &'a str, line: &'a str },
     /// A note for the user that is not an error.

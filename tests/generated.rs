@@ -23,7 +23,11 @@ fn man_pages_and_completions_are_fresh() {
     }
     // Files left over from removed subcommands are stale too.
     for dir in ["man", "completions"] {
-        for entry in std::fs::read_dir(root.join(dir)).into_iter().flatten().flatten() {
+        for entry in std::fs::read_dir(root.join(dir))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             let rel = format!("{dir}/{}", entry.file_name().to_string_lossy());
             if !files.contains_key(&rel) {
                 if update {
@@ -34,5 +38,8 @@ fn man_pages_and_completions_are_fresh() {
             }
         }
     }
-    assert!(stale.is_empty(), "stale generated files (run `make generated`): {stale:?}");
+    assert!(
+        stale.is_empty(),
+        "stale generated files (run `make generated`): {stale:?}"
+    );
 }

@@ -13,7 +13,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// Which buildroot implementation to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum BackendKind {
     /// The host's rpmbuild inside bubblewrap; builds for the host (`host-<arch>`).
@@ -25,7 +27,11 @@ pub enum BackendKind {
 impl BackendKind {
     /// The default on this host: `mock` when it is installed, `sandbox` otherwise.
     pub fn detect() -> BackendKind {
-        if which("mock").is_some() { BackendKind::Mock } else { BackendKind::Sandbox }
+        if which("mock").is_some() {
+            BackendKind::Mock
+        } else {
+            BackendKind::Sandbox
+        }
     }
 
     pub fn as_str(self) -> &'static str {
@@ -113,10 +119,17 @@ pub struct BuildOutput {
 pub enum BackendError {
     /// The backend cannot build for this chroot on this host.
     #[error("the {backend} backend cannot build for chroot `{chroot}`: {reason}")]
-    UnsupportedChroot { backend: &'static str, chroot: String, reason: String },
+    UnsupportedChroot {
+        backend: &'static str,
+        chroot: String,
+        reason: String,
+    },
     /// A required host tool is not installed.
     #[error("`{tool}` is not installed, but the {backend} backend needs it")]
-    MissingTool { backend: &'static str, tool: &'static str },
+    MissingTool {
+        backend: &'static str,
+        tool: &'static str,
+    },
     /// BuildRequires that nothing satisfies (each named).
     #[error("unmet BuildRequires: {}", .0.join(", "))]
     UnmetDependencies(Vec<String>),
@@ -128,7 +141,10 @@ pub enum BackendError {
     #[error("build canceled; its process tree was killed")]
     Canceled,
     #[error("{context}: {source}")]
-    Io { context: String, source: std::io::Error },
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
 }
 
 /// A buildroot implementation.
@@ -145,10 +161,14 @@ pub trait Backend: Send + Sync {
 /// The first executable named `name` in `PATH`.
 pub fn which(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| {
-        use std::os::unix::fs::PermissionsExt;
-        p.metadata().map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
-    })
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| {
+            use std::os::unix::fs::PermissionsExt;
+            p.metadata()
+                .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+                .unwrap_or(false)
+        })
 }
 
 /// The host's RPM architecture name (`x86_64`, `aarch64`, …).
