@@ -332,3 +332,102 @@ fn failure_summaries() {
     }
     let _ = std::io::stderr().flush();
 }
+
+/// Package B compiles and links against A's header and library, installed into B's buildroot
+/// from A's result directory; without that repository B fails before rpmbuild runs, naming
+/// each missing dependency.
+#[test]
+fn build_requires_from_repository() {
+    use copr::mock::RepoSource;
+    let root = tempdir();
+    let sb = sandbox();
+    let a = build(&*sb, "liba", root.path(), &Opts::default());
+    let names: Vec<String> = a
+        .ok()
+        .packages
+        .iter()
+        .map(|p| rpm_q(p, "%{NAME}"))
+        .collect();
+    assert!(names.contains(&"liba".to_string()) && names.contains(&"liba-devel".to_string()));
+    let b_srpm = srpm(&*sb, "libb", root.path(), &Opts::default());
+
+    let without = run(
+        &*sb,
+        BuildKind::Rebuild {
+            srpm: b_srpm.clone(),
+        },
+        root.path(),
+        "b-alone",
+        &Opts::default(),
+    );
+    match without.err() {
+        BackendError::UnmetDependencies(missing) => {
+            assert_eq!(missing, &["liba-devel >= 2.0", "pkgconfig(liba)"])
+        }
+        e => panic!("{e}"),
+    }
+    assert!(!without.log.contains("Executing(%build)"), "{}", without.log);
+    assert!(
+        copr::mock::failure_summary(&without.log).contains("liba-devel >= 2.0 is needed by libb"),
+        "{}",
+        without.log
+    );
+
+    let repos = vec![RepoSource::Dir(a.outdir.clone())];
+    let with = run(
+        &*sb,
+        BuildKind::Rebuild { srpm: b_srpm.clone() },
+        root.path(),
+        "b-with-a",
+        &Opts {
+            repos: repos.clone(),
+            ..Opts::default()
+        },
+    );
+    let b = &with.ok().packages[0];
+    assert_eq!(rpm_q(b, "%{NAME}-%{VERSION}"), "libb-1.0");
+    let requires = rpm_q(b, "[%{REQUIRENAME}\n]");
+    assert!(requires.lines().any(|l| l.starts_with("liba.so.1")), "{requires}");
+    assert!(with.log.contains("installing liba-devel-2.1-1"), "{}", with.log);
+    // liba-devel's own requirement on liba came along.
+    assert!(with.log.contains("installing liba-2.1-1"), "{}", with.log);
+
+    // A version the repository does not have is unmet, even with the repository.
+    let too_new = run(
+        &*sb,
+        BuildKind::Rebuild { srpm: b_srpm.clone() },
+        root.path(),
+        "b-too-new",
+        &Opts {
+            repos,
+            buildroot_pkgs: vec!["liba-devel >= 3".into()],
+            ..Opts::default()
+        },
+    );
+    match too_new.err() {
+        BackendError::UnmetDependencies(missing) => {
+            assert_eq!(missing, &["liba-devel >= 3"])
+        }
+        e => panic!("{e}"),
+    }
+
+    // --nodeps builds anyway, with a warning, and then fails on the missing header.
+    let forced = run(
+        &*sb,
+        BuildKind::Rebuild { srpm: b_srpm },
+        root.path(),
+        "b-nodeps",
+        &Opts {
+            nodeps: true,
+            ..Opts::default()
+        },
+    );
+    match forced.err() {
+        BackendError::BuildFailed { summary } => {
+            assert!(summary.contains("liba-devel >= 2.0 is needed by libb"), "{summary}")
+        }
+        e => panic!("{e}"),
+    }
+    assert!(forced.log.contains("warning: building anyway because --nodeps"), "{}", forced.log);
+    assert!(forced.log.contains("a.h: No such file or directory"), "{}", forced.log);
+}
