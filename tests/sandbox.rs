@@ -691,3 +691,62 @@ fn mock_backend_invocation() {
         String::from_utf8_lossy(&q.stderr)
     );
 }
+
+/// Host evidence satisfies BuildRequires (versions checked where known, noted where not), and
+/// `[sandbox.provides]` in the host config maps names the built-in rules do not know.
+#[test]
+fn host_provides_and_config_mapping() {
+    let root = tempdir();
+    let sb = sandbox();
+    let srpm = srpm(&*sb, "needs", root.path(), &Opts::default());
+    let r = run(
+        &*sb,
+        BuildKind::Rebuild { srpm: srpm.clone() },
+        root.path(),
+        "plain",
+        &Opts::default(),
+    );
+    match r.err() {
+        BackendError::UnmetDependencies(m) => assert_eq!(m, &["frobnicator-devel"]),
+        e => panic!("{e}"),
+    }
+    let cfg_file = root.path().join("copr-build.toml");
+    std::fs::write(
+        &cfg_file,
+        "[sandbox.provides]\nfrobnicator-devel = [\"path:/nonexistent.h\", \"cmd:sh\"]\n",
+    )
+    .unwrap();
+    let cfg = copr::mock::HostConfig::from_path(&cfg_file).unwrap();
+    let sb = copr::mock::backend(copr::mock::BackendKind::Sandbox, &cfg).unwrap();
+    let r = run(
+        &*sb,
+        BuildKind::Rebuild { srpm },
+        root.path(),
+        "mapped",
+        &Opts::default(),
+    );
+    r.ok();
+    assert!(
+        r.log
+            .contains("frobnicator-devel: provided by the host (command sh)"),
+        "{}",
+        r.log
+    );
+    assert!(
+        r.log.contains(
+            "which >= 1: provided by the host (command which); its version could not be determined"
+        ),
+        "{}",
+        r.log
+    );
+    assert!(
+        r.log
+            .contains("gcc >= 4: provided by the host (Debian package gcc ")
+            || copr::mock::which("dpkg-query").is_none(),
+        "{}",
+        r.log
+    );
+
+    let e = copr::mock::HostConfig::from_path(&root.path().join("missing.toml")).unwrap_err();
+    assert!(e.to_string().contains("missing.toml"), "{e}");
+}
