@@ -750,3 +750,42 @@ fn host_provides_and_config_mapping() {
     let e = copr::mock::HostConfig::from_path(&root.path().join("missing.toml")).unwrap_err();
     assert!(e.to_string().contains("missing.toml"), "{e}");
 }
+
+/// BuildRequires come from an http repository too: its primary metadata is read, the chosen
+/// packages are downloaded (checksums checked) and B links against A.
+#[test]
+fn build_requires_from_http_repository() {
+    use copr::mock::RepoSource;
+    let root = tempdir();
+    let sb = sandbox();
+    let a = build(&*sb, "liba", root.path(), &Opts::default());
+    a.ok();
+    let st = std::process::Command::new("createrepo_c")
+        .arg("--quiet")
+        .arg(&a.outdir)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let url = serve_dir(&a.outdir);
+    let opts = Opts {
+        repos: vec![RepoSource::Url(url.clone())],
+        ..Opts::default()
+    };
+    let b = build(&*sb, "libb", root.path(), &opts);
+    assert_eq!(rpm_q(&b.ok().packages[0], "%{NAME}"), "libb");
+    assert!(
+        b.log
+            .contains(&format!("sandbox: downloading {url}liba-devel-2.1-1.")),
+        "{}",
+        b.log
+    );
+
+    // A repository that is not there is an error naming it, not a silent skip.
+    let gone = Opts {
+        repos: vec![RepoSource::Url(format!("{url}nonexistent/"))],
+        ..Opts::default()
+    };
+    let r = build(&*sb, "libb", root.path(), &gone);
+    let e = r.err().to_string();
+    assert!(e.contains("nonexistent/") && e.contains("404"), "{e}");
+}
