@@ -25,13 +25,14 @@ fn builds_c_program() {
     let srpm = srpm(&*sb, "hello", root.path(), &Opts::default());
     assert_eq!(rpm_q(&srpm, "%{NAME}-%{VERSION}-%{RELEASE}"), "hello-1.0-1");
     assert!(srpm.starts_with(root.path().join("out-srpm-hello")));
-    let r = run(
-        &*sb,
-        BuildKind::Rebuild { srpm },
-        root.path(),
-        "rpm",
-        &Opts::default(),
-    );
+    // The project's own result repository does not exist before its first build.
+    let opts = Opts {
+        repos: vec![copr::mock::RepoSource::Dir(
+            root.path().join("no-results-yet"),
+        )],
+        ..Opts::default()
+    };
+    let r = run(&*sb, BuildKind::Rebuild { srpm }, root.path(), "rpm", &opts);
     let out = r.ok();
     assert_eq!(out.packages.len(), 1, "{:?}", out.packages);
     let pkg = &out.packages[0];

@@ -1106,6 +1106,8 @@ enum HostAnswer {
 /// What the host provides: its rpmdb when it has a real one, else evident checks.
 struct HostProvides {
     rules: BTreeMap<String, Vec<HostCheck>>,
+    /// Names mapped in the host config: checked even on hosts with an rpmdb.
+    configured: BTreeSet<String>,
     rpmdb: bool,
 }
 
@@ -1128,6 +1130,7 @@ impl HostProvides {
         }
         HostProvides {
             rules,
+            configured: config.sandbox.provides.keys().cloned().collect(),
             rpmdb: host_has_rpmdb(),
         }
     }
@@ -1165,6 +1168,11 @@ impl HostProvides {
     }
 
     fn evident(&self, req: &Req) -> HostAnswer {
+        // Where rpm knows what is installed, it alone speaks for the host (and the host
+        // config's explicit mappings).
+        if self.rpmdb && !self.configured.contains(&req.name) {
+            return HostAnswer::No;
+        }
         let checks: Vec<HostCheck> = if let Some(rules) = self.rules.get(&req.name) {
             rules.clone()
         } else {
