@@ -314,6 +314,31 @@ fn failure_summaries() {
         }
         e => panic!("{e}"),
     }
+    // No compiler error: the failing command and its last output explain the bad exit.
+    let srpm = sandbox_support::srpm(&*sb, "badexit", root.path(), &Opts::default());
+    let r = run(
+        &*sb,
+        BuildKind::Rebuild { srpm },
+        root.path(),
+        "badexit",
+        &Opts::default(),
+    );
+    match r.err() {
+        BackendError::BuildFailed { summary } => {
+            let lines: Vec<&str> = summary.lines().collect();
+            assert_eq!(lines[0], "+ make -f missing.mk", "{summary}");
+            assert!(
+                lines[1].starts_with("make: missing.mk: No such file"),
+                "{summary}"
+            );
+            assert!(
+                lines.last().unwrap().contains("Bad exit status"),
+                "{summary}"
+            );
+            assert!(!summary.contains("all good so far"), "{summary}");
+        }
+        e => panic!("{e}"),
+    }
     let dir = fixture("broken");
     let r = run(
         &*sb,
