@@ -18,6 +18,9 @@
 //!    `zlib-devel`. A `NAME-devel` without a mapping is provided when the host has
 //!    `pkgconfig(NAME)`, `/usr/include/NAME.h` or `/usr/include/NAME/`.
 //!
+//! Packages are unpacked, not installed: their scriptlets do not run and Conflicts/Obsoletes
+//! are not checked, which suits the libraries, headers and tools a build needs from them.
+//!
 //! A versioned requirement on a host-provided name is checked against the host's version when
 //! one can be determined (pkg-config, dpkg, python metadata) and accepted with a note in the log
 //! otherwise. What remains is returned as missing, by name.
