@@ -478,6 +478,9 @@ pub fn resolve(
     buildroot: &Path,
     log: &mut (dyn Write + Send),
 ) -> Result<Resolution, BackendError> {
+    if reqs.is_empty() {
+        return Ok(Resolution::default());
+    }
     let index = index_repos(repos, log)?;
     let mut r = Resolver {
         index,
