@@ -168,6 +168,10 @@ impl Layout {
             buildroot: workdir.join("buildroot"),
             workdir,
         };
+        let downloads = l.workdir.join("downloads");
+        if downloads.exists() {
+            fs_err::remove_dir_all(&downloads).map_err(io_err("cannot clean the workdir"))?;
+        }
         for d in [&l.topdir, &l.home, &l.input, &l.buildroot] {
             if d.exists() {
                 fs_err::remove_dir_all(d).map_err(io_err("cannot clean the workdir"))?;
@@ -298,6 +302,21 @@ fn build(config: &HostConfig, req: BuildRequest<'_>) -> Result<BuildOutput, Back
         env.insert(k.clone(), v.clone());
     }
 
+    if !resolution.installed.is_empty() {
+        writeln_log(
+            log,
+            &format!(
+                "sandbox: buildroot overlay over {} with {}",
+                resolution
+                    .overlays
+                    .iter()
+                    .map(|(_, t)| t.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                resolution.installed.join(", ")
+            ),
+        );
+    }
     let bwrap = bwrap_args(&layout.workdir, &ro_binds, enable_net, &env);
     let mut cmd;
     if resolution.overlays.is_empty() {
