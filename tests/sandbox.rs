@@ -134,6 +134,7 @@ fn build_is_isolated() {
     assert!(!std::path::Path::new("/usr/copr-probe").exists());
     assert!(has("workdir=written"), "{probe:?}");
     assert!(has("root-entries=0"), "{probe:?}");
+    assert!(has("log-entries=0"), "{probe:?}");
     assert!(has("shadow-bytes=0"), "{probe:?}");
     assert!(has("tmp-entries=0"), "{probe:?}");
     assert!(has("CapEff:0000000000000000"), "{probe:?}");

@@ -1,8 +1,8 @@
 //! The `sandbox` backend: the host's rpmbuild inside bubblewrap.
 //!
 //! Isolation (see [`bwrap_args`]): the host filesystem is mounted read-only; only the build's
-//! workdir is writable; /tmp, /var/tmp and /run are fresh tmpfs; /root, /home, /etc/ssh and the
-//! shadow files are hidden; new user, PID, IPC, UTS, cgroup and (unless `enable_net`) network
+//! workdir is writable; /tmp, /var/tmp and /run are fresh tmpfs; homes, host keys, the shadow
+//! files, logs and service data are hidden ([`HIDDEN_DIRS`]); new user, PID, IPC, UTS, cgroup and (unless `enable_net`) network
 //! namespaces; the build runs as uid/gid 1000 with no capabilities, even when started as root;
 //! bwrap dies with its parent. Timeout and cancel kill the process group, which takes the whole
 //! PID namespace down. The memory limit is `RLIMIT_AS` on every build process (inherited by all
@@ -439,6 +439,25 @@ fn push_common_args(
     }
 }
 
+/// Host directories replaced by an empty tmpfs inside the sandbox (the workdir and inputs are
+/// bound back in when they live below one of them).
+pub const HIDDEN_DIRS: &[&str] = &[
+    "/root",
+    "/home",
+    "/etc/ssh",
+    "/etc/ssl/private",
+    "/var/backups",
+    "/var/log",
+    "/var/spool",
+    "/var/mail",
+    "/var/lib/postgresql",
+    "/var/lib/mysql",
+    "/var/lib/docker",
+    "/var/lib/containers",
+    "/var/lib/libvirt",
+    "/var/lib/sss",
+];
+
 /// The bwrap options for a build whose writable tree is `workdir`.
 pub fn bwrap_args(
     workdir: &Path,
@@ -450,11 +469,19 @@ pub fn bwrap_args(
     let mut push = |items: &[&str]| a.extend(items.iter().map(|s| s.to_string()));
     push(&["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]);
     push(&["--tmpfs", "/tmp", "--tmpfs", "/var/tmp", "--tmpfs", "/run"]);
-    // Hide what a build has no business reading (homes, host keys, password hashes); files
-    // the caller owns stay readable otherwise, since the sandbox uid maps to the caller's.
-    for dir in ["/root", "/home", "/etc/ssh"] {
-        if Path::new(dir).is_dir() {
-            push(&["--tmpfs", dir]);
+    // Hide what a build has no business reading (homes, keys, password hashes, service data
+    // and logs); files the caller owns stay readable otherwise, since the sandbox uid maps to
+    // the caller's.
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .filter(|h| h.is_absolute() && h.parent().is_some() && h.is_dir());
+    let mut hidden: Vec<PathBuf> = HIDDEN_DIRS.iter().map(PathBuf::from).collect();
+    hidden.extend(home);
+    for dir in &hidden {
+        // Real directories only: bwrap would follow a symlink to wherever it points.
+        if std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir()) {
+            let d = dir.display().to_string();
+            push(&["--tmpfs", &d]);
         }
     }
     for file in [
