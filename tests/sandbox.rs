@@ -135,6 +135,7 @@ fn build_is_isolated() {
     assert!(has("workdir=written"), "{probe:?}");
     assert!(has("root-entries=0"), "{probe:?}");
     assert!(has("log-entries=0"), "{probe:?}");
+    assert!(has("userns=denied"), "{probe:?}");
     assert!(has("shadow-bytes=0"), "{probe:?}");
     assert!(has("tmp-entries=0"), "{probe:?}");
     assert!(has("CapEff:0000000000000000"), "{probe:?}");

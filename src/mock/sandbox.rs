@@ -527,11 +527,29 @@ pub fn bwrap_args(
         "--new-session",
         "--clearenv",
     ]);
+    if bwrap_supports("--disable-userns") {
+        // No nested user namespaces: the build cannot regain capabilities in one.
+        push(&["--disable-userns"]);
+    }
     for (k, v) in env {
         push(&["--setenv", k, v]);
     }
     push(&["--chdir", &w]);
     a
+}
+
+/// Whether the installed bwrap knows `option` (bubblewrap 0.8 added `--disable-userns`).
+fn bwrap_supports(option: &str) -> bool {
+    static HELP: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HELP.get_or_init(|| {
+        Command::new("bwrap")
+            .arg("--help")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    })
+    .split_whitespace()
+    .any(|w| w == option)
 }
 
 /// Files under `dir` (recursively) whose names pass `keep`.
