@@ -162,9 +162,7 @@ impl Source {
 }
 
 /// How the SRPM is produced (Copr's `srpm_build_method`).
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum SrpmMethod {
     /// `rpmbuild -bs` on the spec and the sources in the tree (missing Source URLs downloaded).

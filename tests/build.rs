@@ -10,12 +10,8 @@ use build_support::*;
 use predicates::str::contains;
 
 fn json_of(out: &[u8]) -> serde_json::Value {
-    serde_json::from_slice(out).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}): {}",
-            String::from_utf8_lossy(out)
-        )
-    })
+    serde_json::from_slice(out)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", String::from_utf8_lossy(out)))
 }
 
 /// Assert that nothing but the result directory changed under the test's temp root.
@@ -38,7 +34,14 @@ fn dry_run_resolves_copr_toml_and_flags() {
     .unwrap();
     let out = sb
         .copr()
-        .args(["build", "--dry-run", "--timeout", "900", "--define", "vendor ACME"])
+        .args([
+            "build",
+            "--dry-run",
+            "--timeout",
+            "900",
+            "--define",
+            "vendor ACME",
+        ])
         .arg(&pkg)
         .assert()
         .success()
@@ -51,7 +54,11 @@ fn dry_run_resolves_copr_toml_and_flags() {
     assert_eq!(job["source"]["type"].as_str(), Some("dir"));
     assert_eq!(job["source"]["spec"].as_str(), Some("two.spec"));
     assert_eq!(job["chroots"].as_array().unwrap().len(), 2);
-    assert_eq!(job["timeout"].as_integer(), Some(900), "flag wins over copr.toml");
+    assert_eq!(
+        job["timeout"].as_integer(),
+        Some(900),
+        "flag wins over copr.toml"
+    );
     assert_eq!(job["macros"]["dist"].as_str(), Some(".test"));
     assert_eq!(job["macros"]["vendor"].as_str(), Some("ACME"));
     assert_eq!(job["method"].as_str(), Some("rpmbuild"));
@@ -119,7 +126,10 @@ fn builds_noarch_package_with_subpackages() {
     let srpm_dir = results.join("srpm-builds/00000001");
     assert!(srpm_dir.join("success").is_file());
     assert!(srpm_dir.join("builder-live.log").is_file());
-    assert_eq!(nevra(&srpm_dir.join("noarch-multi-3.1-4.src.rpm")), "noarch-multi-2:3.1-4.src");
+    assert_eq!(
+        nevra(&srpm_dir.join("noarch-multi-3.1-4.src.rpm")),
+        "noarch-multi-2:3.1-4.src"
+    );
     let srpm_results: serde_json::Value =
         serde_json::from_slice(&std::fs::read(srpm_dir.join("results.json")).unwrap()).unwrap();
     assert_eq!(srpm_results["name"], "noarch-multi");
@@ -162,8 +172,8 @@ fn builds_example_c_program_with_json_output() {
     assert_eq!(
         names,
         vec![
-            format!("hello-1.0-1.{arch}"),
             "hello-1.0-1.src".to_string(),
+            format!("hello-1.0-1.{arch}"),
             "hello-doc-1.0-1.noarch".to_string(),
         ]
     );
@@ -176,7 +186,10 @@ fn builds_example_c_program_with_json_output() {
         .unwrap();
     assert!(String::from_utf8_lossy(&files.stdout).contains("/usr/bin/hello"));
     let log = std::fs::read_to_string(dir.join("builder-live.log")).unwrap();
-    assert!(log.contains("%check") || log.contains("Executing(%check)"), "ran %check");
+    assert!(
+        log.contains("%check") || log.contains("Executing(%check)"),
+        "ran %check"
+    );
 }
 
 /// ExclusiveArch that leaves out this machine: the chroot is `skipped` with the reason, the
@@ -202,7 +215,10 @@ fn exclusive_arch_skips_the_chroot() {
     let chroot = &report["chroots"][0];
     assert_eq!(chroot["state"], "skipped");
     let reason = chroot["reason"].as_str().unwrap();
-    assert!(reason.contains("ExclusiveArch") && reason.contains(arch), "{reason}");
+    assert!(
+        reason.contains("ExclusiveArch") && reason.contains(arch),
+        "{reason}"
+    );
     assert!(!sb.results().join(host_chroot()).exists());
     assert!(sb.results().join("srpm-builds/00000001/success").is_file());
 }
@@ -280,7 +296,14 @@ fn git_source_builds_the_requested_committish() {
     let before = sb.files_outside_results();
     let out = sb
         .copr()
-        .args(["build", "--output", "json", "--subdir", "pkg", "--committish"])
+        .args([
+            "build",
+            "--output",
+            "json",
+            "--subdir",
+            "pkg",
+            "--committish",
+        ])
         .arg(&old)
         .arg(&repo)
         .assert()
@@ -519,13 +542,13 @@ fn builds_against_an_earlier_build_in_the_result_dir() {
     let report = json_of(&out);
     assert_eq!(report["build_id"], 2);
     let arch = std::env::consts::ARCH;
-    let dir = sb
-        .results()
-        .join(host_chroot())
-        .join("00000002-greeter");
+    let dir = sb.results().join(host_chroot()).join("00000002-greeter");
     assert_eq!(
         check_build_dir(&dir),
-        vec![format!("greeter-1.2-1.{arch}"), "greeter-1.2-1.src".to_string()]
+        vec![
+            "greeter-1.2-1.src".to_string(),
+            format!("greeter-1.2-1.{arch}")
+        ]
     );
     let log = std::fs::read_to_string(dir.join("builder-live.log")).unwrap();
     assert!(log.contains("-lgreet"), "linked against libgreet");
@@ -580,7 +603,10 @@ fn srpm_command_writes_only_the_srpm() {
         .flatten()
         .map(|e| e.file_name())
         .collect();
-    assert_eq!(entries, vec![std::ffi::OsString::from("hello-1.0-1.src.rpm")]);
+    assert_eq!(
+        entries,
+        vec![std::ffi::OsString::from("hello-1.0-1.src.rpm")]
+    );
 }
 
 /// The make-srpm method runs `.copr/Makefile` target `srpm` with `outdir=` and `spec=` in a

@@ -219,7 +219,12 @@ pub(super) fn resolve_source(args: &SourceArgs) -> Result<(JobSpec, Option<CoprT
     Ok((job, toml))
 }
 
-fn finish(args: &SourceArgs, source: Source, method: SrpmMethod, toml: Option<&CoprToml>) -> JobSpec {
+fn finish(
+    args: &SourceArgs,
+    source: Source,
+    method: SrpmMethod,
+    toml: Option<&CoprToml>,
+) -> JobSpec {
     let mut job = JobSpec::new(source, vec![format!("host-{}", host_arch())]);
     job.method = method;
     job.backend = Some(
@@ -227,10 +232,11 @@ fn finish(args: &SourceArgs, source: Source, method: SrpmMethod, toml: Option<&C
             .or(toml.and_then(|t| t.backend))
             .unwrap_or_else(BackendKind::detect),
     );
-    let mut macros: BTreeMap<String, String> =
-        toml.map(|t| t.macros.clone()).unwrap_or_default();
+    let mut macros: BTreeMap<String, String> = toml.map(|t| t.macros.clone()).unwrap_or_default();
     for d in &args.defines {
-        let (k, v) = d.split_once(char::is_whitespace).unwrap_or((d.as_str(), ""));
+        let (k, v) = d
+            .split_once(char::is_whitespace)
+            .unwrap_or((d.as_str(), ""));
         macros.insert(k.trim_start_matches('%').to_string(), v.trim().to_string());
     }
     job.macros = macros;
@@ -295,7 +301,12 @@ fn render(global: &GlobalArgs, report: &BuildReport) -> Result<(), CliError> {
                     "  {}  {}  {}",
                     c.chroot,
                     c.state.as_str(),
-                    c.reason.as_deref().unwrap_or("").lines().next().unwrap_or("")
+                    c.reason
+                        .as_deref()
+                        .unwrap_or("")
+                        .lines()
+                        .next()
+                        .unwrap_or("")
                 )
                 .status(ExitStatus::Generic)?;
             }

@@ -126,7 +126,10 @@ impl Reporter for TerminalReporter {
             }
             Event::LogLine { stage, line } => {
                 if self.verbose {
-                    self.say(&format!("{} {line}", self.dim.apply_to(format!("[{stage}]"))));
+                    self.say(&format!(
+                        "{} {line}",
+                        self.dim.apply_to(format!("[{stage}]"))
+                    ));
                 }
             }
             Event::Info { message } => self.say(message),

@@ -25,7 +25,11 @@ pub enum GitError {
 
 /// Clone `url` into `dest` and check out `committish` (the default branch when `None`).
 /// Returns the checked-out commit id.
-pub fn clone_checkout(url: &str, committish: Option<&str>, dest: &Path) -> Result<String, GitError> {
+pub fn clone_checkout(
+    url: &str,
+    committish: Option<&str>,
+    dest: &Path,
+) -> Result<String, GitError> {
     let repo = git2::build::RepoBuilder::new()
         .clone(url, dest)
         .map_err(|source| GitError::Clone {

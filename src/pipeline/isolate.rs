@@ -6,8 +6,9 @@
 //! run in bubblewrap directly:
 //!
 //! - the host filesystem is read-only, `/tmp` and the home directory are empty tmpfs mounts (so
-//!   credentials such as `~/.config/copr` are not visible), and only the build's own work
-//!   directory (inside the result directory) is writable;
+//!   credentials such as `~/.config/copr` are not visible) except for the spec and sources the
+//!   command reads, and only the build's own work directory (inside the result directory) is
+//!   writable;
 //! - the environment is cleared to `PATH`, `LANG`, `HOME` (inside the work directory) and the
 //!   variables the method defines (e.g. `COPR_RESULTDIR`);
 //! - network access is on for the methods whose job is fetching sources (make-srpm, custom,
@@ -34,6 +35,9 @@ pub struct Isolated<'a> {
     pub workdir: &'a Path,
     /// Working directory of the command (inside `workdir`, or read-only elsewhere).
     pub cwd: &'a Path,
+    /// Host paths the command reads (spec, sources), bound read-only over the masked `/tmp`
+    /// and home directory.
+    pub ro_binds: Vec<PathBuf>,
     /// Extra environment variables.
     pub env: Vec<(String, String)>,
     pub network: bool,
@@ -77,8 +81,16 @@ impl Isolated<'_> {
         if let Some(h) = std::env::var_os("HOME").filter(|h| !h.is_empty() && h != "/") {
             cmd.arg("--tmpfs").arg(h);
         }
+        for p in &self.ro_binds {
+            cmd.arg("--ro-bind").arg(p).arg(p);
+        }
         cmd.arg("--bind").arg(self.workdir).arg(self.workdir);
-        cmd.args(["--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts"]);
+        cmd.args([
+            "--unshare-user",
+            "--unshare-pid",
+            "--unshare-ipc",
+            "--unshare-uts",
+        ]);
         cmd.args(["--die-with-parent", "--new-session"]);
         if nix::unistd::geteuid().is_root() {
             cmd.args(["--uid", "1000", "--gid", "1000"]);

@@ -134,7 +134,6 @@ impl PipelineError {
     }
 }
 
-
 /// Where and how a job runs locally.
 pub struct RunOptions {
     /// The result directory (created when missing).
@@ -228,7 +227,11 @@ struct LogSink {
 }
 
 impl LogSink {
-    fn create(path: &Path, reporter: SharedReporter, stage: &str) -> Result<LogSink, PipelineError> {
+    fn create(
+        path: &Path,
+        reporter: SharedReporter,
+        stage: &str,
+    ) -> Result<LogSink, PipelineError> {
         Ok(LogSink {
             file: fs_err::File::create(path).map_err(PipelineError::from_io)?,
             reporter,
@@ -276,23 +279,6 @@ impl Drop for LogSink {
     }
 }
 
-/// The first real error lines of a log: rpm/rpmbuild `error:` lines, compiler errors, a
-/// failed command's last words. Used when a stage fails outside the backend.
-pub fn failure_summary_of(log: &str) -> Option<String> {
-    let interesting = |l: &str| {
-        let t = l.trim_start();
-        (t.starts_with("error:") || t.contains(": error:") || t.starts_with("make: ***"))
-            && !t.contains("Bad exit status")
-            && !t.starts_with("error: Failed build dependencies")
-    };
-    let lines: Vec<&str> = log.lines().filter(|l| interesting(l)).take(3).collect();
-    if lines.is_empty() {
-        None
-    } else {
-        Some(lines.join("\n"))
-    }
-}
-
 /// The architecture a chroot builds for: its last `-` component (`fedora-40-x86_64` → `x86_64`).
 pub fn chroot_arch(chroot: &str) -> &str {
     chroot.rsplit('-').next().unwrap_or(chroot)
@@ -307,7 +293,10 @@ pub fn arch_skip_reason(arch: &str, exclusive: &[String], exclude: &[String]) ->
         ));
     }
     if exclude.iter().any(|a| a == arch) {
-        return Some(format!("ExcludeArch ({}) includes {arch}", exclude.join(" ")));
+        return Some(format!(
+            "ExcludeArch ({}) includes {arch}",
+            exclude.join(" ")
+        ));
     }
     None
 }
@@ -435,7 +424,12 @@ fn backend_failure(err: &BackendError, log_text: &str) -> String {
     match err {
         BackendError::BuildFailed { summary } if !summary.trim().is_empty() => summary.clone(),
         BackendError::BuildFailed { .. } => {
-            failure_summary_of(log_text).unwrap_or_else(|| "build failed".to_string())
+            let s = crate::mock::failure_summary(log_text);
+            if s.trim().is_empty() {
+                "build failed".to_string()
+            } else {
+                s
+            }
         }
         other => other.to_string(),
     }
@@ -489,7 +483,9 @@ fn run_srpm_stage(
         cancel: opts.cancel.clone(),
     };
     let outcome: Result<PathBuf, String> = (|| {
-        let input = ctx.run(fetched, &mut log).map_err(method_error)?;
+        let input = ctx
+            .run(fetched, &mut log)
+            .map_err(|e| method_error(e, &mut log, &log_path))?;
         match input {
             SrpmInput::Srpm(p) => {
                 let target = dir.join(p.file_name().expect("file"));
@@ -500,7 +496,7 @@ fn run_srpm_stage(
             SrpmInput::Spec { spec, sources } => {
                 let sources = ctx
                     .complete_sources(&spec, &sources, &mut log)
-                    .map_err(method_error)?;
+                    .map_err(|e| method_error(e, &mut log, &log_path))?;
                 let chroot = srpm_chroot(job, backend);
                 let bwork = work.path.join("srpm-build");
                 fs_err::create_dir_all(&bwork).map_err(|e| e.to_string())?;
@@ -591,21 +587,26 @@ fn run_srpm_stage(
     })
 }
 
-fn method_error(e: MethodError) -> String {
-    match e {
-        MethodError::Isolate(isolate::IsolateError::Failed { program, status }) => {
+/// One-line (or few-line) description of a failed SRPM method: the first real error lines of
+/// the log when the command failed, else the error itself with its causes.
+fn method_error(e: MethodError, log: &mut LogSink, log_path: &Path) -> String {
+    if let MethodError::Isolate(isolate::IsolateError::Failed { program, status }) = &e {
+        let _ = log.flush();
+        let text = std::fs::read_to_string(log_path).unwrap_or_default();
+        let summary = crate::mock::failure_summary(&text);
+        return if summary.trim().is_empty() {
             format!("`{program}` failed ({status})")
-        }
-        other => {
-            let mut s = other.to_string();
-            let mut src = std::error::Error::source(&other);
-            while let Some(c) = src {
-                s.push_str(&format!(": {c}"));
-                src = c.source();
-            }
-            s
-        }
+        } else {
+            summary
+        };
     }
+    let mut s = e.to_string();
+    let mut src = std::error::Error::source(&e);
+    while let Some(c) = src {
+        s.push_str(&format!(": {c}"));
+        src = c.source();
+    }
+    s
 }
 
 /// Check the job and the host before anything is written: the source, and every chroot against

@@ -105,7 +105,10 @@ fn method_tool(method: SrpmMethod) -> Option<(&'static str, &'static str)> {
             "tito",
             "install tito (`dnf install tito` on Fedora/EL, `pip install tito` elsewhere), or use --method rpmbuild or make-srpm",
         )),
-        SrpmMethod::MakeSrpm => Some(("make", "install make (`apt-get install make` / `dnf install make`)")),
+        SrpmMethod::MakeSrpm => Some((
+            "make",
+            "install make (`apt-get install make` / `dnf install make`)",
+        )),
         SrpmMethod::Rpmbuild | SrpmMethod::Custom => None,
     }
 }
@@ -227,10 +230,7 @@ pub fn fetch(job: &JobSpec, workdir: &Path, resultdir: &Path) -> Result<Fetched,
                     fs_err::rename(&dest, &renamed).map_err(PipelineError::from_io)?;
                     renamed
                 };
-                return Ok(Fetched::Spec {
-                    spec,
-                    sources: dir,
-                });
+                return Ok(Fetched::Spec { spec, sources: dir });
             }
             Err(PipelineError::NotRpmOrSpec { url: url.clone() })
         }
@@ -305,7 +305,9 @@ fn copy_tree(src: &Path, dest: &Path, exclude: &Path) -> Result<(), PipelineErro
     for entry in walker {
         let entry = entry.map_err(|e| PipelineError::UnreadableDir {
             path: e.path().unwrap_or(src).to_path_buf(),
-            source: e.into_io_error().unwrap_or_else(|| std::io::Error::other("walk failed")),
+            source: e
+                .into_io_error()
+                .unwrap_or_else(|| std::io::Error::other("walk failed")),
         })?;
         let rel = entry.path().strip_prefix(src).expect("under src");
         let target = dest.join(rel);
@@ -338,6 +340,7 @@ impl MethodCtx<'_> {
         Isolated {
             workdir: self.workdir,
             cwd,
+            ro_binds: Vec::new(),
             env: Vec::new(),
             network,
             timeout: Duration::from_secs(self.job.timeout),
@@ -443,7 +446,11 @@ impl MethodCtx<'_> {
             } => r.clone(),
             _ => PathBuf::from("results"),
         };
-        if rel.is_absolute() || rel.components().any(|c| c == std::path::Component::ParentDir) {
+        if rel.is_absolute()
+            || rel
+                .components()
+                .any(|c| c == std::path::Component::ParentDir)
+        {
             return Err(MethodError::Output(format!(
                 "the custom script's resultdir `{}` must be a relative path inside its working directory",
                 rel.display()
@@ -493,7 +500,10 @@ impl MethodCtx<'_> {
     }
 
     fn log_cmd(&self, log: &mut dyn Write, cmd: &[OsString]) {
-        let line: Vec<String> = cmd.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+        let line: Vec<String> = cmd
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
         let _ = writeln!(log, "+ {}", line.join(" "));
     }
 
@@ -513,7 +523,10 @@ impl MethodCtx<'_> {
         }
         cmd.push(os(spec));
         let cwd = parent_dir(spec);
-        let parsed = self.isolated(&cwd, false).output(&cmd, log)?;
+        self.log_cmd(log, &cmd);
+        let mut iso = self.isolated(&cwd, false);
+        iso.ro_binds = vec![cwd.clone(), sources.to_path_buf()];
+        let parsed = iso.output(&cmd, log)?;
         let text = String::from_utf8_lossy(&parsed.stdout);
         let missing: Vec<(String, String)> = source_urls(&text)
             .into_iter()

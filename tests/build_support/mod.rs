@@ -153,7 +153,11 @@ pub fn rpms_in(dir: &Path) -> Vec<PathBuf> {
 /// `results.json` whose packages are exactly what `rpm -qp` says of its RPM files. Returns the
 /// NEVRAs (sorted).
 pub fn check_build_dir(dir: &Path) -> Vec<String> {
-    assert!(dir.join("success").is_file(), "no success in {}", dir.display());
+    assert!(
+        dir.join("success").is_file(),
+        "no success in {}",
+        dir.display()
+    );
     assert!(dir.join("builder-live.log").is_file());
     let results: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("results.json")).unwrap()).unwrap();
@@ -178,7 +182,12 @@ pub fn check_build_dir(dir: &Path) -> Vec<String> {
     from_json.sort();
     let mut from_rpm: Vec<String> = rpms_in(dir).iter().map(|p| nevra(p)).collect();
     from_rpm.sort();
-    assert_eq!(from_json, from_rpm, "results.json vs rpm -qp in {}", dir.display());
+    assert_eq!(
+        from_json,
+        from_rpm,
+        "results.json vs rpm -qp in {}",
+        dir.display()
+    );
     from_rpm
 }
 
