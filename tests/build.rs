@@ -720,3 +720,37 @@ fn missing_source_urls_are_downloaded() {
         vec!["withsource-1-1.noarch", "withsource-1-1.src"]
     );
 }
+
+/// `copr build --job FILE` runs a TOML job spec as written, including a server-assigned build
+/// id; reusing that id in the same result directory is refused.
+#[test]
+fn job_file_runs_with_its_build_id() {
+    let sb = Sandbox::new();
+    let file = sb.root().join("job.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "version = 1\nchroots = [\"{}\"]\nbuild_id = 42\n\n[project]\nowner = \"alice\"\nname = \"tools\"\n\n[source]\ntype = \"spec\"\npath = \"{}\"\n",
+            host_chroot(),
+            fixture("noarch-multi/noarch-multi.spec").display()
+        ),
+    )
+    .unwrap();
+    sb.copr()
+        .args(["build", "--job"])
+        .arg(&file)
+        .assert()
+        .success();
+    let dir = sb
+        .results()
+        .join(host_chroot())
+        .join("00000042-noarch-multi");
+    assert_eq!(check_build_dir(&dir).len(), 4);
+    assert!(sb.results().join("srpm-builds/00000042/success").is_file());
+    sb.copr()
+        .args(["build", "--job"])
+        .arg(&file)
+        .assert()
+        .code(2)
+        .stderr(contains("build id 42 is already used"));
+}

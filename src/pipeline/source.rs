@@ -516,6 +516,10 @@ impl MethodCtx<'_> {
         sources: &Path,
         log: &mut dyn Write,
     ) -> Result<PathBuf, MethodError> {
+        let raw = fs_err::read_to_string(spec).map_err(PipelineError::from_io)?;
+        if !may_have_remote_sources(&raw) {
+            return Ok(sources.to_path_buf());
+        }
         let mut cmd = argv(["rpmspec", "-P"]);
         for (k, v) in rpm_defines(self.job, sources) {
             cmd.push("--define".into());
@@ -572,6 +576,19 @@ pub fn rpm_defines(job: &JobSpec, sourcedir: &Path) -> Vec<(String, String)> {
     out
 }
 
+/// Whether a raw (unexpanded) spec may name remote sources: a `SourceN:`/`PatchN:` value with a
+/// URL or a macro, or constructs that can generate tags (`%include`, lua). When it cannot, the
+/// spec need not be parsed with `rpmspec -P` at all.
+pub fn may_have_remote_sources(raw_spec: &str) -> bool {
+    let re = regex::Regex::new(r"(?i)^\s*(source|patch)\d*\s*:\s*(.*)$").expect("valid regex");
+    raw_spec.contains("%include")
+        || raw_spec.contains("%{lua")
+        || raw_spec.lines().filter_map(|l| re.captures(l)).any(|c| {
+            let v = c.get(2).map_or("", |m| m.as_str());
+            v.contains("://") || v.contains('%')
+        })
+}
+
 /// `(url, file name)` of every `SourceN:`/`PatchN:` with a remote URL in a parsed spec.
 pub fn source_urls(parsed_spec: &str) -> Vec<(String, String)> {
     let re = regex::Regex::new(r"(?i)^\s*(source|patch)\d*\s*:\s*(\S+)").expect("valid regex");
@@ -606,6 +623,16 @@ pub fn find_recursive(dir: &Path, suffix: &str) -> Vec<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn remote_sources_prescan() {
+        assert!(!may_have_remote_sources(
+            "Source0: hello.c\nPatch1: fix.patch\n"
+        ));
+        assert!(may_have_remote_sources("Source0: https://e.org/x.tar.gz\n"));
+        assert!(may_have_remote_sources("Source0: %{url}/x.tar.gz\n"));
+        assert!(may_have_remote_sources("%include common.inc\nSource0: x\n"));
+    }
 
     #[test]
     fn source_urls_from_parsed_spec() {
