@@ -754,3 +754,56 @@ fn job_file_runs_with_its_build_id() {
         .code(2)
         .stderr(contains("build id 42 is already used"));
 }
+
+/// A compiler error fails the chroot with exit code 4, the compiler's own error line and the
+/// log path on stderr, and no `success` marker.
+#[test]
+fn failed_build_prints_the_first_error_and_the_log() {
+    let sb = Sandbox::new();
+    let pkg = sb.root().join("hello");
+    copy_dir(&example("hello"), &pkg);
+    let src = std::fs::read_to_string(pkg.join("hello.c")).unwrap();
+    std::fs::write(
+        pkg.join("hello.c"),
+        src.replace("puts(", "puts_undeclared_typo("),
+    )
+    .unwrap();
+    let out = sb
+        .copr()
+        .args(["build", "--output", "json"])
+        .arg(&pkg)
+        .assert()
+        .code(4)
+        .stderr(contains("error: build failed in"))
+        .stderr(contains("puts_undeclared_typo"))
+        .stderr(contains("00000001-hello/builder-live.log"))
+        .get_output()
+        .stdout
+        .clone();
+    let report = json_of(&out);
+    assert_eq!(report["state"], "failed");
+    assert_eq!(report["chroots"][0]["state"], "failed");
+    let dir = only_build_dir(&sb.results(), &host_chroot());
+    assert!(!dir.join("success").exists());
+    assert!(dir.join("builder-live.log").is_file());
+}
+
+/// A chroot the backend cannot serve is refused before anything is built or written.
+#[test]
+fn unsupported_chroot_is_refused_up_front() {
+    let sb = Sandbox::new();
+    sb.copr()
+        .args([
+            "build",
+            "--backend",
+            "sandbox",
+            "--chroot",
+            "nosuchdistro-1-x86_64",
+        ])
+        .arg(fixture("noarch-multi"))
+        .assert()
+        .code(2)
+        .stderr(contains("nosuchdistro-1-x86_64"))
+        .stderr(contains("hint:"));
+    assert!(!sb.results().exists());
+}

@@ -112,7 +112,7 @@ impl PipelineError {
                 "add a .copr/Makefile with an `srpm` target, or use --method rpmbuild".into()
             }
             PipelineError::Chroot(_) => format!(
-                "list chroots with --chroot; the sandbox backend builds for host-{}",
+                "build for this host with --chroot host-{}",
                 host_arch()
             ),
             PipelineError::BuildIdTaken { .. } => {
