@@ -34,6 +34,7 @@ complete -c copr -n "__fish_copr_needs_command" -s V -l version -d 'Print versio
 complete -c copr -n "__fish_copr_needs_command" -f -a "completions" -d 'Print a shell completion script to stdout'
 complete -c copr -n "__fish_copr_needs_command" -f -a "build" -d 'Build RPMs from a spec directory, spec file, SRPM, URL or git repository in an isolated buildroot'
 complete -c copr -n "__fish_copr_needs_command" -f -a "srpm" -d 'Make only the source RPM from a spec directory, spec file, URL or git repository'
+complete -c copr -n "__fish_copr_needs_command" -f -a "mock-config" -d 'Print the mock config a build in CHROOT would use (as Copr\'s builder writes it)'
 complete -c copr -n "__fish_copr_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c copr -n "__fish_copr_using_subcommand completions" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
 json\t'Machine-readable JSON on stdout'"
@@ -98,7 +99,29 @@ complete -c copr -n "__fish_copr_using_subcommand srpm" -s q -l quiet -d 'Print 
 complete -c copr -n "__fish_copr_using_subcommand srpm" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
 complete -c copr -n "__fish_copr_using_subcommand srpm" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c copr -n "__fish_copr_using_subcommand srpm" -s V -l version -d 'Print version'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions build srpm help" -f -a "completions" -d 'Print a shell completion script to stdout'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions build srpm help" -f -a "build" -d 'Build RPMs from a spec directory, spec file, SRPM, URL or git repository in an isolated buildroot'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions build srpm help" -f -a "srpm" -d 'Make only the source RPM from a spec directory, spec file, URL or git repository'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions build srpm help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c copr -n "__fish_copr_using_subcommand mock-config" -l repo -d 'A repository for BuildRequires (base URL); repeat for several, highest priority first' -r
+complete -c copr -n "__fish_copr_using_subcommand mock-config" -l macro -d 'Define an rpm macro for the build; repeat for several' -r
+complete -c copr -n "__fish_copr_using_subcommand mock-config" -l buildroot-pkg -d 'Extra package to install into the buildroot; repeat for several' -r
+complete -c copr -n "__fish_copr_using_subcommand mock-config" -l bootstrap -d 'How mock sets up the buildroot\'s package manager' -r -f -a "default\t'Whatever the chroot\'s base config says'
+on\t'A bootstrap chroot installed with the host\'s package manager'
+off\t'No bootstrap chroot'
+image\t'A bootstrap chroot from the distribution\'s container image'
+custom-image\t'A bootstrap chroot from `bootstrap_image`'"
+complete -c copr -n "__fish_copr_using_subcommand mock-config" -l bootstrap-image -d 'Container image for `--bootstrap custom-image`' -r
+complete -c copr -n "__fish_copr_using_subcommand mock-config" -l isolation -d 'Buildroot isolation (`simple` or `nspawn`; mock\'s default when not given)' -r -f -a "default\t''
+simple\t''
+nspawn\t''"
+complete -c copr -n "__fish_copr_using_subcommand mock-config" -l enable-module -d 'Module to enable in the buildroot, `NAME:STREAM`; repeat for several' -r
+complete -c copr -n "__fish_copr_using_subcommand mock-config" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand mock-config" -l enable-net -d 'Allow network access during the build'
+complete -c copr -n "__fish_copr_using_subcommand mock-config" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand mock-config" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand mock-config" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand mock-config" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand mock-config" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions build srpm mock-config help" -f -a "completions" -d 'Print a shell completion script to stdout'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions build srpm mock-config help" -f -a "build" -d 'Build RPMs from a spec directory, spec file, SRPM, URL or git repository in an isolated buildroot'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions build srpm mock-config help" -f -a "srpm" -d 'Make only the source RPM from a spec directory, spec file, URL or git repository'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions build srpm mock-config help" -f -a "mock-config" -d 'Print the mock config a build in CHROOT would use (as Copr\'s builder writes it)'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions build srpm mock-config help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

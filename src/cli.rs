@@ -53,6 +53,8 @@ pub enum Command {
     Build(BuildArgs),
     /// Make only the source RPM from a spec directory, spec file, URL or git repository.
     Srpm(SrpmArgs),
+    /// Print the mock config a build in CHROOT would use (as Copr's builder writes it).
+    MockConfig(MockConfigArgs),
 }
 
 /// Arguments of `copr completions`.
@@ -167,4 +169,51 @@ pub struct SrpmArgs {
     /// Directory that receives the SRPM.
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub outdir: std::path::PathBuf,
+}
+
+// ---- sandbox area: buildroot backends ----
+
+/// Arguments of `copr mock-config`.
+#[derive(Debug, Args)]
+pub struct MockConfigArgs {
+    /// `OWNER/PROJECT` (sets %copr_username, %copr_projectname and %vendor), or the chroot
+    /// when no project is given.
+    #[arg(value_name = "OWNER/PROJECT")]
+    pub project_or_chroot: String,
+
+    /// Chroot whose base config is included, e.g. `fedora-40-x86_64`.
+    #[arg(value_name = "CHROOT")]
+    pub chroot: Option<String>,
+
+    /// A repository for BuildRequires (base URL); repeat for several, highest priority first.
+    #[arg(long = "repo", value_name = "URL")]
+    pub repos: Vec<String>,
+
+    /// Allow network access during the build.
+    #[arg(long)]
+    pub enable_net: bool,
+
+    /// Define an rpm macro for the build; repeat for several.
+    #[arg(long = "macro", value_name = "NAME=VALUE")]
+    pub macros: Vec<String>,
+
+    /// Extra package to install into the buildroot; repeat for several.
+    #[arg(long = "buildroot-pkg", value_name = "PKG")]
+    pub buildroot_pkgs: Vec<String>,
+
+    /// How mock sets up the buildroot's package manager.
+    #[arg(long, value_enum, default_value_t = crate::mock::mockcfg::Bootstrap::Default)]
+    pub bootstrap: crate::mock::mockcfg::Bootstrap,
+
+    /// Container image for `--bootstrap custom-image`.
+    #[arg(long, value_name = "IMAGE")]
+    pub bootstrap_image: Option<String>,
+
+    /// Buildroot isolation (`simple` or `nspawn`; mock's default when not given).
+    #[arg(long, value_name = "KIND", value_parser = ["default", "simple", "nspawn"])]
+    pub isolation: Option<String>,
+
+    /// Module to enable in the buildroot, `NAME:STREAM`; repeat for several.
+    #[arg(long = "enable-module", value_name = "NAME:STREAM")]
+    pub modules: Vec<String>,
 }

@@ -4,6 +4,7 @@ use crate::cli::{Cli, Command, GlobalArgs};
 use crate::error::{CliError, ExitStatus};
 
 mod completions;
+mod mock_config;
 
 mod build;
 mod progress;
@@ -16,6 +17,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus, CliError> {
         Command::Completions(args) => completions::run(&global, args),
         Command::Build(args) => build::run(&global, args),
         Command::Srpm(args) => srpm::run(&global, args),
+        Command::MockConfig(args) => mock_config::run(&global, args),
     }
 }
 

@@ -5,8 +5,10 @@
 //!
 //! 1. the host's rpmdb, when the host has a real one (Fedora, EL; on Debian and Ubuntu rpm's
 //!    database is empty and is not consulted);
-//! 2. packages in the request's repositories (local directories; every `*.rpm` below them is
-//!    read: name, provides, file list, EVR compared with rpm's rules). Chosen packages and,
+//! 2. packages in the request's repositories (local directories: every `*.rpm` below them is
+//!    read; http(s) rpm-md repositories: their primary metadata, chosen packages downloaded and
+//!    checked against its SHA-256): name, provides, files, EVR compared with rpm's rules. Chosen
+//!    packages and,
 //!    transitively, their own requirements are unpacked into `<workdir>/buildroot` and mounted
 //!    over the host's `/usr` (and `/etc`, `/opt`, …) as overlayfs lower layers;
 //! 3. on hosts without an rpmdb, what the host evidently provides: absolute paths that exist,
@@ -291,10 +293,18 @@ pub struct Resolution {
     pub env: Vec<(String, String)>,
 }
 
+/// Where a repository package is.
+#[derive(Debug, Clone)]
+enum Location {
+    File(PathBuf),
+    /// Its URL and, when the repository metadata gives one, its SHA-256.
+    Url(String, Option<String>),
+}
+
 /// A binary package found in a repository.
 #[derive(Debug, Clone)]
 struct RepoPkg {
-    path: PathBuf,
+    location: Location,
     file_name: String,
     name: String,
     evr: String,
@@ -344,7 +354,7 @@ impl RepoPkg {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default(),
-            path: path.to_path_buf(),
+            location: Location::File(path.to_path_buf()),
             name,
             evr,
             provides,
@@ -368,7 +378,10 @@ impl RepoPkg {
 }
 
 /// Every binary package (for this host's arch or noarch) below the directories of `repos`.
-fn index_repos(repos: &[RepoSource], log: &mut (dyn Write + Send)) -> Vec<Vec<RepoPkg>> {
+fn index_repos(
+    repos: &[RepoSource],
+    log: &mut (dyn Write + Send),
+) -> Result<Vec<Vec<RepoPkg>>, BackendError> {
     let mut out = Vec::new();
     for repo in repos {
         match repo {
@@ -397,15 +410,16 @@ fn index_repos(repos: &[RepoSource], log: &mut (dyn Write + Send)) -> Vec<Vec<Re
                 out.push(pkgs);
             }
             RepoSource::Url(url) => {
-                let _ = writeln!(
-                    log,
-                    "warning: repository {url} is not searched: the sandbox backend reads \
-                     local repository directories only"
-                );
+                let pkgs = index_url_repo(url).map_err(|e| BackendError::Io {
+                    context: format!("cannot read repository {url}"),
+                    source: std::io::Error::other(e),
+                })?;
+                let _ = writeln!(log, "sandbox: repository {url}: {} packages", pkgs.len());
+                out.push(pkgs);
             }
         }
     }
-    out
+    Ok(out)
 }
 
 /// The NEVRA of an SRPM for messages (`b-1-1.src`), or its file name.
@@ -461,7 +475,7 @@ pub fn resolve(
     buildroot: &Path,
     log: &mut (dyn Write + Send),
 ) -> Result<Resolution, BackendError> {
-    let index = index_repos(repos, log);
+    let index = index_repos(repos, log)?;
     let host = HostProvides::new(config);
     let mut chosen: Vec<RepoPkg> = Vec::new();
     let mut missing: Vec<String> = Vec::new();
@@ -523,14 +537,234 @@ pub fn resolve(
         ..Default::default()
     };
     if !chosen.is_empty() {
+        let downloads = buildroot.with_file_name("downloads");
         for pkg in &chosen {
-            unpack(&pkg.path, buildroot)?;
+            let path = match &pkg.location {
+                Location::File(p) => p.clone(),
+                Location::Url(url, sha256) => {
+                    let _ = writeln!(log, "sandbox: downloading {url}");
+                    download(url, sha256.as_deref(), &downloads.join(&pkg.file_name))?
+                }
+            };
+            unpack(&path, buildroot)?;
             res.installed.push(pkg.file_name.clone());
         }
         res.overlays = overlays(buildroot, log)?;
         res.env = search_path_env(buildroot);
     }
     Ok(res)
+}
+
+const HTTP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+fn http_get(url: &str) -> Result<Vec<u8>, String> {
+    let client = reqwest::blocking::Client::builder()
+        .timeout(HTTP_TIMEOUT)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let resp = client.get(url).send().map_err(|e| format!("{url}: {e}"))?;
+    let status = resp.status();
+    if !status.is_success() {
+        return Err(format!("{url}: HTTP {status}"));
+    }
+    resp.bytes()
+        .map(|b| b.to_vec())
+        .map_err(|e| format!("{url}: {e}"))
+}
+
+/// Download a package, checking its SHA-256 when known.
+fn download(url: &str, sha256: Option<&str>, dest: &Path) -> Result<PathBuf, BackendError> {
+    let fail = |msg: String| BackendError::Io {
+        context: format!("cannot download {url}"),
+        source: std::io::Error::other(msg),
+    };
+    let bytes = http_get(url).map_err(fail)?;
+    if let Some(want) = sha256 {
+        use sha2::Digest;
+        let got = hex::encode(sha2::Sha256::digest(&bytes));
+        if !got.eq_ignore_ascii_case(want) {
+            return Err(fail(format!(
+                "checksum mismatch: the repository says sha256 {want}, the download is {got}"
+            )));
+        }
+    }
+    if let Some(dir) = dest.parent() {
+        fs_err::create_dir_all(dir).map_err(|source| BackendError::Io {
+            context: "cannot create the download directory".into(),
+            source,
+        })?;
+    }
+    fs_err::write(dest, &bytes).map_err(|source| BackendError::Io {
+        context: "cannot save a downloaded package".into(),
+        source,
+    })?;
+    Ok(dest.to_path_buf())
+}
+
+/// The packages of an rpm-md repository at `base` (its primary metadata).
+fn index_url_repo(base: &str) -> Result<Vec<RepoPkg>, String> {
+    let base = base.trim_end_matches('/');
+    let repomd = http_get(&format!("{base}/repodata/repomd.xml"))?;
+    let repomd = String::from_utf8_lossy(&repomd);
+    let href = regex::Regex::new(r#"(?s)<data type="primary">.*?<location href="([^"]+)""#)
+        .expect("valid regex")
+        .captures(&repomd)
+        .map(|c| xml_unescape(&c[1]))
+        .ok_or("repomd.xml lists no primary metadata")?;
+    let raw = http_get(&format!("{base}/{href}"))?;
+    let xml = if href.ends_with(".gz") {
+        let mut out = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&raw[..]), &mut out)
+            .map_err(|e| format!("{href}: {e}"))?;
+        out
+    } else if href.ends_with(".zst") {
+        let bytes = zstd::decode_all(&raw[..]).map_err(|e| format!("{href}: {e}"))?;
+        String::from_utf8_lossy(&bytes).into_owned()
+    } else if href.ends_with(".xml") {
+        String::from_utf8_lossy(&raw).into_owned()
+    } else {
+        return Err(format!("{href}: unsupported compression (gz, zst or none)"));
+    };
+    Ok(parse_primary(&xml, base))
+}
+
+fn xml_unescape(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
+}
+
+/// Packages (for this host's arch or noarch) described by a primary.xml.
+fn parse_primary(xml: &str, base: &str) -> Vec<RepoPkg> {
+    use regex::Regex;
+    static RES: OnceLock<[Regex; 8]> = OnceLock::new();
+    let [
+        name_re,
+        arch_re,
+        ver_re,
+        loc_re,
+        sum_re,
+        entry_re,
+        attr_re,
+        file_re,
+    ] = RES.get_or_init(|| {
+        [
+            Regex::new(r"<name>([^<]*)</name>").unwrap(),
+            Regex::new(r"<arch>([^<]*)</arch>").unwrap(),
+            Regex::new(r"<version ([^>]*)/>").unwrap(),
+            Regex::new(r"<location ([^>]*)/>").unwrap(),
+            Regex::new(r#"<checksum type="sha256"[^>]*>([0-9a-fA-F]+)</checksum>"#).unwrap(),
+            Regex::new(r"<rpm:entry ([^>]*)/>").unwrap(),
+            Regex::new(r#"([\w:]+)="([^"]*)""#).unwrap(),
+            Regex::new(r#"<file(?: type="\w+")?>([^<]*)</file>"#).unwrap(),
+        ]
+    });
+    let attrs = |s: &str| -> BTreeMap<String, String> {
+        attr_re
+            .captures_iter(s)
+            .map(|c| (c[1].to_string(), xml_unescape(&c[2])))
+            .collect()
+    };
+    let evr_of = |a: &BTreeMap<String, String>, ver_key: &str| -> String {
+        let ver = a.get(ver_key).cloned().unwrap_or_default();
+        if ver.is_empty() {
+            return ver;
+        }
+        let mut s = String::new();
+        if let Some(e) = a.get("epoch").filter(|e| !e.is_empty() && *e != "0") {
+            s.push_str(e);
+            s.push(':');
+        }
+        s.push_str(&ver);
+        if let Some(r) = a.get("rel").filter(|r| !r.is_empty()) {
+            s.push('-');
+            s.push_str(r);
+        }
+        s
+    };
+    let section = |block: &str, tag: &str| -> Vec<BTreeMap<String, String>> {
+        let open = format!("<rpm:{tag}>");
+        let close = format!("</rpm:{tag}>");
+        match (block.find(&open), block.find(&close)) {
+            (Some(a), Some(b)) if a < b => entry_re
+                .captures_iter(&block[a..b])
+                .map(|c| attrs(&c[1]))
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    let mut out = Vec::new();
+    for block in xml.split("<package ").skip(1) {
+        let Some(name) = name_re.captures(block).map(|c| xml_unescape(&c[1])) else {
+            continue;
+        };
+        let arch = arch_re
+            .captures(block)
+            .map(|c| c[1].to_string())
+            .unwrap_or_default();
+        if arch != "noarch" && arch != super::host_arch() {
+            continue;
+        }
+        let version = ver_re
+            .captures(block)
+            .map(|c| attrs(&c[1]))
+            .unwrap_or_default();
+        let evr = evr_of(&version, "ver");
+        let Some(loc) = loc_re.captures(block).map(|c| attrs(&c[1])) else {
+            continue;
+        };
+        let Some(href) = loc.get("href") else {
+            continue;
+        };
+        let pkg_base = loc
+            .get("xml:base")
+            .map(|b| b.trim_end_matches('/').to_string())
+            .unwrap_or_else(|| base.to_string());
+        let url = format!("{pkg_base}/{href}");
+        let dep = |a: &BTreeMap<String, String>| -> Option<Req> {
+            let name = a.get("name")?.clone();
+            let op = match a.get("flags").map(String::as_str) {
+                Some("EQ") => Some(OpKey::Eq),
+                Some("LT") => Some(OpKey::Lt),
+                Some("LE") => Some(OpKey::Le),
+                Some("GT") => Some(OpKey::Gt),
+                Some("GE") => Some(OpKey::Ge),
+                _ => None,
+            };
+            let version = evr_of(a, "ver");
+            Some(Req {
+                name,
+                op: if version.is_empty() { None } else { op },
+                version,
+            })
+        };
+        let provides = section(block, "provides")
+            .iter()
+            .filter_map(dep)
+            .map(|r| (r.name, r.version))
+            .collect();
+        let requires = section(block, "requires")
+            .iter()
+            .filter_map(dep)
+            .filter(|r| !r.name.starts_with("rpmlib("))
+            .collect();
+        let files = file_re
+            .captures_iter(block)
+            .map(|c| xml_unescape(&c[1]))
+            .collect();
+        out.push(RepoPkg {
+            file_name: href.rsplit('/').next().unwrap_or(href).to_string(),
+            location: Location::Url(url, sum_re.captures(block).map(|c| c[1].to_string())),
+            name,
+            evr,
+            provides,
+            requires,
+            files,
+        });
+    }
+    out
 }
 
 fn with_by(req: &Req, by: &Option<String>) -> String {

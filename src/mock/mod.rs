@@ -15,6 +15,7 @@ use std::time::Duration;
 pub mod deps;
 pub mod evr;
 pub mod hostconfig;
+pub mod mockcfg;
 mod run;
 pub mod sandbox;
 mod summary;
@@ -192,9 +193,6 @@ pub fn host_arch() -> &'static str {
 pub fn backend(kind: BackendKind, config: &HostConfig) -> Result<Box<dyn Backend>, BackendError> {
     match kind {
         BackendKind::Sandbox => Ok(Box::new(Sandbox::new(config.clone())?)),
-        BackendKind::Mock => Err(BackendError::MissingTool {
-            backend: "mock",
-            tool: "mock",
-        }),
+        BackendKind::Mock => Ok(Box::new(mockcfg::Mock::new()?)),
     }
 }
