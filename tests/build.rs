@@ -807,3 +807,41 @@ fn unsupported_chroot_is_refused_up_front() {
         .stderr(contains("hint:"));
     assert!(!sb.results().exists());
 }
+
+/// A server that accepts the connection but never answers: the download gives up within the
+/// job's timeout with an error saying it timed out.
+#[test]
+fn silent_http_server_times_out() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming().flatten() {
+            held.push(s);
+        }
+    });
+    let sb = Sandbox::new();
+    sb.copr()
+        .args(["build", "--timeout", "2"])
+        .arg(format!("http://127.0.0.1:{port}/slow.src.rpm"))
+        .assert()
+        .code(1)
+        .stderr(contains("timed out"));
+    assert!(!sb.results().exists());
+}
+
+/// A custom script that runs past the job's timeout is killed and the SRPM build fails with
+/// exit code 4 and a message saying so.
+#[test]
+fn custom_script_is_killed_at_the_timeout() {
+    let sb = Sandbox::new();
+    let script = sb.root().join("hang.sh");
+    std::fs::write(&script, "#!/bin/sh\necho starting\nsleep 600\n").unwrap();
+    sb.copr()
+        .args(["build", "--method", "custom", "--timeout", "2"])
+        .arg(&script)
+        .assert()
+        .code(4)
+        .stderr(contains("timed out after 2s"));
+    assert!(!sb.results().join(".work").exists());
+}

@@ -529,6 +529,10 @@ fn run_srpm_stage(
             }
         }
     })();
+    if let Err(msg) = &outcome {
+        // The log is all a remote user sees: end it with the reason, like rpmbuild does.
+        let _ = writeln!(log, "\nerror: the SRPM build failed: {msg}");
+    }
     drop(log);
     let mut report = SrpmReport {
         state: State::Failed,

@@ -208,7 +208,7 @@ pub fn fetch(job: &JobSpec, workdir: &Path, resultdir: &Path) -> Result<Fetched,
             fs_err::create_dir_all(&dir).map_err(PipelineError::from_io)?;
             let name = url_file_name(url).unwrap_or_else(|| "download".to_string());
             let dest = dir.join(&name);
-            fetch::download(url, &dest)?;
+            fetch::download(url, &dest, Duration::from_secs(job.timeout))?;
             if is_rpm(&dest) {
                 read_header(&dest)?;
                 return Ok(Fetched::Srpm(dest));
@@ -552,7 +552,11 @@ impl MethodCtx<'_> {
         }
         for (url, name) in missing {
             let _ = writeln!(log, "Downloading {url} -> {name}");
-            fetch::download(&url, &staging.join(&name))?;
+            fetch::download(
+                &url,
+                &staging.join(&name),
+                Duration::from_secs(self.job.timeout),
+            )?;
         }
         Ok(staging)
     }
