@@ -845,3 +845,33 @@ fn custom_script_is_killed_at_the_timeout() {
         .stderr(contains("timed out after 2s"));
     assert!(!sb.results().join(".work").exists());
 }
+
+/// `--dry-run` names the spec it found, rejects a copr.toml with an unknown key, and reports a
+/// directory without a spec instead of printing a job that cannot run.
+#[test]
+fn dry_run_is_fully_resolved_and_checked() {
+    let sb = Sandbox::new();
+    let pkg = sb.copy_fixture("noarch-multi");
+    sb.copr()
+        .args(["build", "--dry-run"])
+        .arg(&pkg)
+        .assert()
+        .success()
+        .stdout(contains("spec = \"noarch-multi.spec\""));
+    std::fs::write(pkg.join("copr.toml"), "chroot = [\"host-x86_64\"]\n").unwrap();
+    sb.copr()
+        .args(["build", "--dry-run"])
+        .arg(&pkg)
+        .assert()
+        .code(2)
+        .stderr(contains("copr.toml"))
+        .stderr(contains("chroot"));
+    let empty = sb.root().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    sb.copr()
+        .args(["build", "--dry-run"])
+        .arg(&empty)
+        .assert()
+        .code(2)
+        .stderr(contains("no .spec file"));
+}

@@ -17,6 +17,8 @@ pub fn run(global: &GlobalArgs, args: BuildArgs) -> Result<ExitStatus, CliError>
         None => resolve(&args)?,
     };
     if args.dry_run {
+        // Report bad input (no spec, unreadable directory, broken SRPM) without building.
+        crate::pipeline::source::check(&job).map_err(pipeline_error)?;
         let text = match global.output {
             OutputFormat::Json => job.to_json() + "\n",
             OutputFormat::Text => job.to_toml(),
@@ -94,6 +96,16 @@ fn resolve(args: &BuildArgs) -> Result<JobSpec, CliError> {
     job.enable_net = args.enable_net || toml.enable_net.unwrap_or(false);
     job.nodeps = args.nodeps;
     job.memory_limit = args.memory_limit.or(toml.memory_limit);
+    // Name the spec that will be built, so the printed job spec is fully resolved.
+    if let Source::Dir {
+        path,
+        spec: spec @ None,
+    } = &mut job.source
+        && job.method == SrpmMethod::Rpmbuild
+        && let Ok(found) = crate::pipeline::source::find_spec(path, None)
+    {
+        *spec = found.strip_prefix(&*path).ok().map(Path::to_path_buf);
+    }
     job.validate().map_err(job_error)?;
     Ok(job)
 }

@@ -904,3 +904,30 @@ pub fn make_srpm(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arch_skips_follow_copr() {
+        let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(arch_skip_reason("x86_64", &[], &[]), None);
+        assert_eq!(
+            arch_skip_reason("x86_64", &v(&["x86_64", "aarch64"]), &[]),
+            None
+        );
+        assert!(
+            arch_skip_reason("x86_64", &v(&["s390x"]), &[])
+                .unwrap()
+                .contains("ExclusiveArch (s390x)")
+        );
+        assert!(
+            arch_skip_reason("x86_64", &[], &v(&["i686", "x86_64"]))
+                .unwrap()
+                .contains("ExcludeArch")
+        );
+        assert_eq!(chroot_arch("fedora-40-x86_64"), "x86_64");
+        assert_eq!(chroot_arch("host-aarch64"), "aarch64");
+    }
+}

@@ -477,7 +477,8 @@ impl MethodCtx<'_> {
         }
         let cmd = vec![os(&copy)];
         self.log_cmd(log, &cmd);
-        iso.run(&cmd, log)?;
+        iso.run(&cmd, log)
+            .map_err(|e| e.with_program(&script.to_string_lossy()))?;
         let srpms = list_with_suffix(&resultdir, ".src.rpm")?;
         if srpms.len() == 1 {
             return Ok(SrpmInput::Srpm(srpms.into_iter().next().expect("one")));
