@@ -4,7 +4,8 @@
 # Both build the SRPM and the binary RPMs of examples/hello from scratch on every run, into
 # fresh temporary directories. rpmbuild gets --nodeps because hosts without an rpmdb (Debian,
 # Ubuntu) cannot satisfy BuildRequires for it; copr resolves them in its sandbox. The report is
-# hyperfine's table plus the mean-time ratio (copr / rpmbuild).
+# hyperfine's table plus the copr / rpmbuild ratio of the mean, median and minimum times (on a
+# loaded machine the minimum is the least noisy).
 #
 # Usage: benches/build.sh [RUNS]        (COPR=path/to/copr overrides the binary)
 set -euo pipefail
@@ -36,7 +37,8 @@ hyperfine --warmup 2 --runs "$runs" --export-json "$json" \
 python3 - "$json" <<'PY'
 import json, sys
 r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
-base, copr = r["rpmbuild -ba"]["mean"], r["copr build"]["mean"]
-print(f"rpmbuild -ba: {base*1000:.0f} ms   copr build: {copr*1000:.0f} ms   "
-      f"ratio {copr/base:.2f} (overhead {100*(copr/base-1):.0f}%, {1000*(copr-base):.0f} ms)")
+for stat in ("mean", "median", "min"):
+    base, copr = r["rpmbuild -ba"][stat], r["copr build"][stat]
+    print(f"{stat:>6}: rpmbuild -ba {base*1000:.0f} ms, copr build {copr*1000:.0f} ms, "
+          f"ratio {copr/base:.2f} (overhead {100*(copr/base-1):+.0f}%, {1000*(copr-base):+.0f} ms)")
 PY

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use build_support::*;
+use predicates::prelude::*;
 use predicates::str::contains;
 
 fn json_of(out: &[u8]) -> serde_json::Value {
@@ -874,4 +875,35 @@ fn dry_run_is_fully_resolved_and_checked() {
         .assert()
         .code(2)
         .stderr(contains("no .spec file"));
+}
+
+/// `--repo DIR` adds another result directory's packages for BuildRequires; `--verbose` streams
+/// the live build log to stderr.
+#[test]
+fn extra_repo_satisfies_buildrequires_and_verbose_streams_the_log() {
+    let sb = Sandbox::new();
+    let lib_results = sb.root().join("lib-results");
+    sb.copr()
+        .args(["build", "--quiet", "--resultdir"])
+        .arg(&lib_results)
+        .arg(fixture("libgreet"))
+        .assert()
+        .success();
+    // Without the repository the BuildRequires is unmet and named.
+    sb.copr()
+        .arg("build")
+        .arg(fixture("greeter"))
+        .assert()
+        .code(4)
+        .stderr(contains("libgreet-devel"));
+    sb.copr()
+        .args(["build", "--verbose", "--repo"])
+        .arg(lib_results.join(host_chroot()))
+        .arg(fixture("greeter"))
+        .assert()
+        .success()
+        .stderr(contains("Executing(%build)"))
+        .stderr(contains("Greetings, copr! (libgreet 2.5)").or(contains("-lgreet")));
+    let dir = sb.results().join(host_chroot()).join("00000002-greeter");
+    assert_eq!(check_build_dir(&dir).len(), 2);
 }
