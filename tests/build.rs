@@ -907,3 +907,51 @@ fn extra_repo_satisfies_buildrequires_and_verbose_streams_the_log() {
     let dir = sb.results().join(host_chroot()).join("00000002-greeter");
     assert_eq!(check_build_dir(&dir).len(), 2);
 }
+
+/// Ctrl-C (SIGINT) cancels a running build: its process tree is killed, the command exits with
+/// 4 saying it was canceled, and the scratch space is removed.
+#[test]
+fn interrupt_cancels_the_build_and_cleans_up() {
+    let sb = Sandbox::new();
+    let script = sb.root().join("hang.sh");
+    std::fs::write(&script, "#!/bin/sh\ntouch started\nexec sleep 600\n").unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_copr"))
+        .current_dir(sb.cwd())
+        .env("NO_COLOR", "1")
+        .args(["build", "--method", "custom"])
+        .arg(&script)
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let work = sb.results().join(".work");
+    let started = || {
+        glob::glob(&format!("{}/*/custom/workdir/started", work.display()))
+            .unwrap()
+            .flatten()
+            .next()
+            .is_some()
+    };
+    let mut waited = 0;
+    while !started() {
+        assert!(waited < 1200, "the script never started");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        waited += 1;
+    }
+    nix_kill(child.id(), libc::SIGINT);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("canceled"), "{stderr}");
+    assert!(!work.exists(), "scratch space removed");
+    assert!(
+        sb.results()
+            .join("srpm-builds/00000001/builder-live.log")
+            .is_file()
+    );
+}
+
+fn nix_kill(pid: u32, sig: libc::c_int) {
+    // SAFETY: plain kill(2) on our own child.
+    assert_eq!(unsafe { libc::kill(pid as libc::pid_t, sig) }, 0);
+}

@@ -149,6 +149,7 @@ pub enum State {
     Succeeded,
     Failed,
     Skipped,
+    Canceled,
 }
 
 impl State {
@@ -157,6 +158,7 @@ impl State {
             State::Succeeded => "succeeded",
             State::Failed => "failed",
             State::Skipped => "skipped",
+            State::Canceled => "canceled",
         }
     }
 }
@@ -541,6 +543,9 @@ fn run_srpm_stage(
         srpm: None,
         error: None,
     };
+    if outcome.is_err() && opts.cancel.is_canceled() {
+        report.state = State::Canceled;
+    }
     let header = match outcome {
         Ok(path) => match srpm_facts(&path) {
             Ok(facts) => Some(facts),
@@ -626,6 +631,21 @@ pub fn preflight(job: &JobSpec, backend: &dyn Backend) -> Result<(), PipelineErr
     Ok(())
 }
 
+/// A build's state from its parts, as Copr derives it: canceled if anything was canceled, else
+/// failed if the SRPM or any chroot failed, else succeeded (skipped chroots do not fail it).
+fn overall_state(report: &BuildReport) -> State {
+    let states = std::iter::once(report.srpm.state).chain(report.chroots.iter().map(|c| c.state));
+    let mut out = State::Succeeded;
+    for s in states {
+        match s {
+            State::Canceled => return State::Canceled,
+            State::Failed => out = State::Failed,
+            _ => {}
+        }
+    }
+    out
+}
+
 /// Run a job end to end: source, SRPM, one binary build per chroot, results.
 pub fn build(
     job: &JobSpec,
@@ -684,12 +704,20 @@ pub fn build(
         chroots: Vec::new(),
     };
     let Some(facts) = stage.header else {
-        report.state = State::Failed;
+        let state = if opts.cancel.is_canceled() {
+            State::Canceled
+        } else {
+            State::Failed
+        };
+        report.state = state;
         for chroot in &job.chroots {
             report.chroots.push(ChrootReport {
                 chroot: chroot.clone(),
-                state: State::Failed,
-                reason: Some("the SRPM build failed".into()),
+                state,
+                reason: Some(match state {
+                    State::Canceled => "the build was canceled".into(),
+                    _ => "the SRPM build failed".into(),
+                }),
                 dir: None,
                 log: None,
                 packages: Vec::new(),
@@ -698,12 +726,21 @@ pub fn build(
         return Ok(report);
     };
     for chroot in &job.chroots {
-        let r = build_chroot(job, backend, &opts, &work, &facts, stage.build_id, chroot)?;
-        if r.state == State::Failed {
-            report.state = State::Failed;
+        if opts.cancel.is_canceled() {
+            report.chroots.push(ChrootReport {
+                chroot: chroot.clone(),
+                state: State::Canceled,
+                reason: Some("the build was canceled".into()),
+                dir: None,
+                log: None,
+                packages: Vec::new(),
+            });
+            continue;
         }
+        let r = build_chroot(job, backend, &opts, &work, &facts, stage.build_id, chroot)?;
         report.chroots.push(r);
     }
+    report.state = overall_state(&report);
     Ok(report)
 }
 
@@ -791,6 +828,9 @@ fn build_chroot(
             report.packages = packages;
         }
         Err(e) => {
+            if matches!(e, BackendError::Canceled) || opts.cancel.is_canceled() {
+                report.state = State::Canceled;
+            }
             let text = std::fs::read_to_string(&log_path).unwrap_or_default();
             report.reason = Some(backend_failure(&e, &text));
         }
