@@ -915,7 +915,7 @@ fn interrupt_cancels_the_build_and_cleans_up() {
     let sb = Sandbox::new();
     let script = sb.root().join("hang.sh");
     std::fs::write(&script, "#!/bin/sh\ntouch started\nexec sleep 600\n").unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_copr"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_copr"))
         .current_dir(sb.cwd())
         .env("NO_COLOR", "1")
         .args(["build", "--method", "custom"])
