@@ -459,6 +459,22 @@ fn srpm_chroot(job: &JobSpec, backend: &dyn Backend) -> String {
         .unwrap_or_else(|| format!("host-{}", host_arch()))
 }
 
+/// The macros Copr defines for builds of a project: `%copr_username`, `%copr_projectname` and
+/// `%buildtag` (`.copr<build id>`); the job's own macros win.
+fn with_copr_macros(job: &JobSpec, build_id: u64) -> JobSpec {
+    let mut job = job.clone();
+    if let Some(p) = &job.project {
+        let mut macros = std::collections::BTreeMap::from([
+            ("copr_username".to_string(), p.owner.clone()),
+            ("copr_projectname".to_string(), p.name.clone()),
+            ("buildtag".to_string(), format!(".copr{build_id}")),
+        ]);
+        macros.append(&mut job.macros);
+        job.macros = macros;
+    }
+    job
+}
+
 fn run_srpm_stage(
     job: &JobSpec,
     backend: &dyn Backend,
@@ -470,6 +486,7 @@ fn run_srpm_stage(
         Some(id) => (id, resultdir::claim_build_id(&opts.resultdir, id)?),
         None => resultdir::allocate_build_id(&opts.resultdir)?,
     };
+    let job = &with_copr_macros(job, build_id);
     let log_path = dir.join(LIVE_LOG);
     emit(
         opts,
@@ -695,6 +712,7 @@ pub fn build(
         },
     );
     let stage = run_srpm_stage(job, backend, &opts, &work, fetched)?;
+    let job = &with_copr_macros(job, stage.build_id);
     let mut report = BuildReport {
         build_id: stage.build_id,
         package: stage.header.as_ref().map(|h| h.nevra.name.clone()),
