@@ -433,6 +433,43 @@ fn build_requires_from_repository() {
     // liba-devel's own requirement on liba came along.
     assert!(with.log.contains("installing liba-2.1-1"), "{}", with.log);
 
+    // %generate_buildrequires is run, and what it asks for is installed from the repository.
+    let dyn_srpm = srpm(&*sb, "dynreq", root.path(), &Opts::default());
+    let dynamic = run(
+        &*sb,
+        BuildKind::Rebuild {
+            srpm: dyn_srpm.clone(),
+        },
+        root.path(),
+        "dyn-with-a",
+        &Opts {
+            repos: repos.clone(),
+            ..Opts::default()
+        },
+    );
+    dynamic.ok();
+    assert!(
+        dynamic.log.contains("generating BuildRequires (round 2)"),
+        "{}",
+        dynamic.log
+    );
+    assert!(
+        dynamic.log.contains("installing liba-devel-2.1-1"),
+        "{}",
+        dynamic.log
+    );
+    let dynamic = run(
+        &*sb,
+        BuildKind::Rebuild { srpm: dyn_srpm },
+        root.path(),
+        "dyn-alone",
+        &Opts::default(),
+    );
+    match dynamic.err() {
+        BackendError::UnmetDependencies(missing) => assert_eq!(missing, &["liba-devel >= 2"]),
+        e => panic!("{e}"),
+    }
+
     // A version the repository does not have is unmet, even with the repository.
     let too_new = run(
         &*sb,

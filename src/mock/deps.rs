@@ -441,6 +441,14 @@ pub fn srpm_nevra(srpm: &Path) -> String {
         .unwrap_or_else(|| srpm.display().to_string())
 }
 
+/// Whether an SRPM's spec has `%generate_buildrequires`.
+pub fn uses_dynamic_buildrequires(srpm: &Path) -> bool {
+    rpm::PackageMetadata::open(srpm)
+        .ok()
+        .and_then(|md| md.get_requires().ok())
+        .is_some_and(|r| r.iter().any(|d| d.name == "rpmlib(DynamicBuildRequires)"))
+}
+
 /// The BuildRequires of an SRPM, `rpmlib(…)` dropped.
 pub fn srpm_requires(srpm: &Path) -> Result<Vec<Req>, BackendError> {
     let md = rpm::PackageMetadata::open(srpm).map_err(|e| BackendError::BuildFailed {
@@ -516,7 +524,25 @@ pub fn resolve(
         missing,
         ..Default::default()
     };
+    if buildroot.exists() {
+        fs_err::remove_dir_all(buildroot).map_err(|source| BackendError::Io {
+            context: "cannot clean the buildroot".into(),
+            source,
+        })?;
+    }
+    fs_err::create_dir_all(buildroot).map_err(|source| BackendError::Io {
+        context: "cannot create the buildroot".into(),
+        source,
+    })?;
     if !chosen.is_empty() {
+        for tool in ["rpm2cpio", "cpio", "unshare"] {
+            if super::which(tool).is_none() {
+                return Err(BackendError::MissingTool {
+                    backend: "sandbox",
+                    tool,
+                });
+            }
+        }
         let downloads = buildroot.with_file_name("downloads");
         for pkg in &chosen {
             let path = match &pkg.location {
