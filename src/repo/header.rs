@@ -217,9 +217,20 @@ impl RawPackage {
     /// `layout.payload_start` bytes are consumed, so the caller can continue with the payload.
     pub fn read(r: &mut impl Read) -> Result<Self, HeaderError> {
         let mut bytes = vec![0u8; LEAD_SIZE + 16];
-        read_exact_or(r, &mut bytes, "lead")?;
-        if bytes[..4] != LEAD_MAGIC {
+        let mut got = 0;
+        while got < bytes.len() {
+            match r.read(&mut bytes[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(HeaderError::Io(e)),
+            }
+        }
+        if got < 4 || bytes[..4] != LEAD_MAGIC {
             return Err(HeaderError::NotRpm);
+        }
+        if got < bytes.len() {
+            return Err(HeaderError::Truncated("lead"));
         }
         let (il, dl) = Header::sizes(&bytes[LEAD_SIZE..], "signature header")?;
         let sig_size = 16 + il * 16 + dl;
