@@ -35,6 +35,7 @@ complete -c copr -n "__fish_copr_needs_command" -f -a "completions" -d 'Print a 
 complete -c copr -n "__fish_copr_needs_command" -f -a "createrepo" -d 'Write rpm-md repository metadata (repodata/) for a directory of RPMs'
 complete -c copr -n "__fish_copr_needs_command" -f -a "key" -d 'Generate and export OpenPGP signing keys'
 complete -c copr -n "__fish_copr_needs_command" -f -a "sign" -d 'Add OpenPGP header signatures to RPM packages in place (like `rpmsign --addsign`)'
+complete -c copr -n "__fish_copr_needs_command" -f -a "bench" -d 'Benchmarks against the tools users would pick instead (createrepo_c, rpmsign)'
 complete -c copr -n "__fish_copr_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c copr -n "__fish_copr_using_subcommand completions" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
 json\t'Machine-readable JSON on stdout'"
@@ -104,10 +105,58 @@ complete -c copr -n "__fish_copr_using_subcommand sign" -s q -l quiet -d 'Print 
 complete -c copr -n "__fish_copr_using_subcommand sign" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
 complete -c copr -n "__fish_copr_using_subcommand sign" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c copr -n "__fish_copr_using_subcommand sign" -s V -l version -d 'Print version'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign help" -f -a "completions" -d 'Print a shell completion script to stdout'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign help" -f -a "createrepo" -d 'Write rpm-md repository metadata (repodata/) for a directory of RPMs'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign help" -f -a "key" -d 'Generate and export OpenPGP signing keys'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign help" -f -a "sign" -d 'Add OpenPGP header signatures to RPM packages in place (like `rpmsign --addsign`)'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c copr -n "__fish_copr_using_subcommand bench; and not __fish_seen_subcommand_from createrepo sign all help" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand bench; and not __fish_seen_subcommand_from createrepo sign all help" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand bench; and not __fish_seen_subcommand_from createrepo sign all help" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand bench; and not __fish_seen_subcommand_from createrepo sign all help" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand bench; and not __fish_seen_subcommand_from createrepo sign all help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand bench; and not __fish_seen_subcommand_from createrepo sign all help" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand bench; and not __fish_seen_subcommand_from createrepo sign all help" -f -a "createrepo" -d 'Compare `copr createrepo` with createrepo_c on synthetic repositories'
+complete -c copr -n "__fish_copr_using_subcommand bench; and not __fish_seen_subcommand_from createrepo sign all help" -f -a "sign" -d 'Compare `copr sign` with `rpmsign --addsign` (GnuPG)'
+complete -c copr -n "__fish_copr_using_subcommand bench; and not __fish_seen_subcommand_from createrepo sign all help" -f -a "all" -d 'Run every benchmark with default sizes'
+complete -c copr -n "__fish_copr_using_subcommand bench; and not __fish_seen_subcommand_from createrepo sign all help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from createrepo" -l sizes -d 'Repository sizes (number of small packages) to test' -r
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from createrepo" -l large -d 'Also test a set of packages with large payloads (count × MiB each)' -r
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from createrepo" -l workers -d 'Worker threads given to both tools (default: number of cores)' -r
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from createrepo" -l runs -d 'Runs per measurement; the best is reported' -r
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from createrepo" -l workdir -d 'Keep the generated repositories here instead of a temporary directory' -r -F
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from createrepo" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from createrepo" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from createrepo" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from createrepo" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from createrepo" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from createrepo" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from sign" -l packages -d 'Number of packages to sign' -r
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from sign" -l workdir -d 'Keep the generated packages here instead of a temporary directory' -r -F
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from sign" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from sign" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from sign" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from sign" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from sign" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from sign" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from all" -l workdir -d 'Keep the generated data here instead of a temporary directory' -r -F
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from all" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from all" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from all" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from all" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from all" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from all" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "createrepo" -d 'Compare `copr createrepo` with createrepo_c on synthetic repositories'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "sign" -d 'Compare `copr sign` with `rpmsign --addsign` (GnuPG)'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "all" -d 'Run every benchmark with default sizes'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench help" -f -a "completions" -d 'Print a shell completion script to stdout'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench help" -f -a "createrepo" -d 'Write rpm-md repository metadata (repodata/) for a directory of RPMs'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench help" -f -a "key" -d 'Generate and export OpenPGP signing keys'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench help" -f -a "sign" -d 'Add OpenPGP header signatures to RPM packages in place (like `rpmsign --addsign`)'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench help" -f -a "bench" -d 'Benchmarks against the tools users would pick instead (createrepo_c, rpmsign)'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "generate" -d 'Generate a signing key for a project: writes DIR/pubkey.gpg and DIR/secret.asc (0600)'
 complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "export" -d 'Print the armored public key of a secret key file to stdout (or write it with --out)'
+complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "createrepo" -d 'Compare `copr createrepo` with createrepo_c on synthetic repositories'
+complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "sign" -d 'Compare `copr sign` with `rpmsign --addsign` (GnuPG)'
+complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "all" -d 'Run every benchmark with default sizes'

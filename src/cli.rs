@@ -54,6 +54,8 @@ pub enum Command {
     Key(KeyArgs),
     /// Add OpenPGP header signatures to RPM packages in place (like `rpmsign --addsign`).
     Sign(SignArgs),
+    /// Benchmarks against the tools users would pick instead (createrepo_c, rpmsign).
+    Bench(BenchArgs),
 }
 
 /// Arguments of `copr completions`.

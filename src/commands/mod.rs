@@ -3,6 +3,7 @@
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::error::{CliError, ExitStatus};
 
+mod bench;
 mod completions;
 mod createrepo;
 mod key;
@@ -16,6 +17,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus, CliError> {
         Command::Createrepo(args) => createrepo::run(&global, args),
         Command::Key(args) => key::run(&global, args),
         Command::Sign(args) => sign::run(&global, args),
+        Command::Bench(args) => bench::run(&global, args),
     }
 }
 

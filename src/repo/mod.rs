@@ -8,6 +8,7 @@
 //! - [`repofile::render`] writes dnf `.repo` files in Copr's form.
 //! - [`publish::publish_chroot`] does all of it for one build result directory.
 
+pub mod bench;
 pub mod cache;
 pub mod createrepo;
 pub mod header;
