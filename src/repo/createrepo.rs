@@ -199,6 +199,14 @@ fn run(
 ) -> Result<RepoReport, CreaterepoError> {
     let repodata = dir.join("repodata");
     let cache_path = repodata.join(CACHE_FILE);
+    fs_err::create_dir_all(&repodata).map_err(|e| CreaterepoError::Io {
+        path: repodata.clone(),
+        source: std::io::Error::new(e.kind(), e.to_string()),
+    })?;
+    // One writer per repository at a time (e.g. two builds of a chroot finishing together);
+    // the lock is released when the file is closed at the end of the run.
+    let lock_path = repodata.join(".copr-lock");
+    let _lock = lock_exclusive(&lock_path).map_err(CreaterepoError::io(&lock_path))?;
     let cache = if opts.update {
         Cache::load(&cache_path)
     } else {
@@ -301,10 +309,6 @@ fn run(
         })
         .collect();
 
-    fs_err::create_dir_all(&repodata).map_err(|e| CreaterepoError::Io {
-        path: repodata.clone(),
-        source: std::io::Error::new(e.kind(), e.to_string()),
-    })?;
     let old_locations = old_repomd_locations(&repodata.join("repomd.xml"));
     let mut written: Vec<PathBuf> = Vec::new();
     let result = (|| {
@@ -564,6 +568,20 @@ fn render_repomd(revision: u64, records: &[RepomdRecord]) -> String {
     }
     s.push_str("</repomd>\n");
     s
+}
+
+fn lock_exclusive(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::fd::AsRawFd;
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)?;
+    // SAFETY: flock on a file descriptor we own for the lifetime of the call.
+    if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(f)
 }
 
 /// Locations referenced by an existing repomd.xml (empty when there is none).
