@@ -212,23 +212,29 @@ fn run(
     } else {
         None
     };
-    let cache = cache.unwrap_or_default();
+    let mut cache = cache.unwrap_or_default();
     let files = find_packages(dir)?;
     reporter.event(Event::StageStarted {
         stage: "createrepo",
         detail: Some(&format!("{} packages", files.len())),
     });
 
-    // Read every package that is not reusable; collect all failures.
+    // Candidates for reuse are moved out of the cache; each is kept only if the file's size and
+    // mtime still match. Every other package is read and hashed; all failures are collected.
+    let candidates: Vec<Option<PackageEntry>> = files
+        .iter()
+        .map(|(_, href)| cache.packages.remove(href))
+        .collect();
     let results: Vec<(Result<PackageEntry, PackageError>, bool)> = files
         .par_iter()
-        .map(|(path, href)| {
-            if let Some(old) = cache.packages.get(href)
+        .zip(candidates.into_par_iter())
+        .map(|((path, href), old)| {
+            if let Some(old) = old
                 && let Ok(meta) = std::fs::metadata(path)
                 && meta.len() == old.size
                 && super::package::mtime_of(&meta) == old.mtime
             {
-                return (Ok(old.clone()), true);
+                return (Ok(old), true);
             }
             (read_package(path, href), false)
         })
