@@ -634,3 +634,56 @@ fn key_export_prints_public_key_only() {
         .failure()
         .stderr(predicate::str::contains("already exists"));
 }
+
+/// A package without reserved signature space (built by the rpm crate with none) is signed by
+/// rewriting it, and rpm 4.18 verifies the result.
+#[test]
+fn signs_package_without_reserved_space() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pkg = rpm::PackageBuilder::new("tight", "1.0", "MIT", "noarch", "no reserved space")
+        .using_config(
+            rpm::BuildConfig::v4()
+                .reserved_space(None)
+                .compression(rpm::CompressionType::Gzip),
+        )
+        .with_file_contents("hello\n", rpm::FileOptions::new("/usr/share/tight/hello"))
+        .unwrap()
+        .build()
+        .unwrap();
+    let path = tmp.path().join("tight-1.0-1.noarch.rpm");
+    pkg.write_file(&path).unwrap();
+    let before = std::fs::metadata(&path).unwrap().len();
+    let keydir = tmp.path().join("key");
+    let secret = generate_key(&keydir, "ed25519");
+    copr()
+        .arg("sign")
+        .arg("--key")
+        .arg(&secret)
+        .arg(&path)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("rewritten"));
+    assert!(std::fs::metadata(&path).unwrap().len() > before);
+    let db = tmp.path().join("db");
+    std::fs::create_dir(&db).unwrap();
+    assert!(
+        run(Command::new("rpmkeys")
+            .arg("--dbpath")
+            .arg(&db)
+            .arg("--import")
+            .arg(keydir.join("pubkey.gpg")))
+        .status
+        .success()
+    );
+    let o = run(Command::new("rpmkeys")
+        .arg("--dbpath")
+        .arg(&db)
+        .arg("--checksig")
+        .arg(&path));
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("digests signatures OK"),
+        "{}",
+        stdout(&o)
+    );
+}
