@@ -213,6 +213,7 @@ fn run(
         None
     };
     let mut cache = cache.unwrap_or_default();
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, "cache loaded");
     let files = find_packages(dir)?;
     reporter.event(Event::StageStarted {
         stage: "createrepo",
@@ -239,6 +240,7 @@ fn run(
             (read_package(path, href), false)
         })
         .collect();
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, "packages read");
     let mut entries = Vec::with_capacity(results.len());
     let mut bad = Vec::new();
     let mut reused = 0;
@@ -315,6 +317,7 @@ fn run(
         })
         .collect();
 
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, "groups compressed");
     let old_locations = old_repomd_locations(&repodata.join("repomd.xml"));
     let mut written: Vec<PathBuf> = Vec::new();
     let result = (|| {
@@ -418,6 +421,7 @@ fn run(
             let _ = std::fs::remove_file(repodata.join(name));
         }
     }
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, "metadata published");
     // The cache is an optimisation: failing to write it only costs the next update its speed.
     let group_refs: Vec<([u8; 32], &[u8])> =
         blobs.iter().map(|(k, b)| (*k, b.as_slice())).collect();
@@ -427,6 +431,7 @@ fn run(
             message: &format!("could not write the update cache: {e}"),
         });
     }
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, "cache written");
     let report = RepoReport {
         directory: dir.to_path_buf(),
         packages: entries.len(),
