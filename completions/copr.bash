@@ -16,8 +16,13 @@ _copr() {
             ",$1")
                 cmd="copr"
                 ;;
+<<<<<<< HEAD
             copr,bench)
                 cmd="copr__subcmd__bench"
+=======
+            copr,build)
+                cmd="copr__subcmd__build"
+>>>>>>> pipeline
                 ;;
             copr,completions)
                 cmd="copr__subcmd__completions"
@@ -28,6 +33,7 @@ _copr() {
             copr,help)
                 cmd="copr__subcmd__help"
                 ;;
+<<<<<<< HEAD
             copr,key)
                 cmd="copr__subcmd__key"
                 ;;
@@ -60,6 +66,16 @@ _copr() {
                 ;;
             copr__subcmd__help,bench)
                 cmd="copr__subcmd__help__subcmd__bench"
+=======
+            copr,mock-config)
+                cmd="copr__subcmd__mock__subcmd__config"
+                ;;
+            copr,srpm)
+                cmd="copr__subcmd__srpm"
+                ;;
+            copr__subcmd__help,build)
+                cmd="copr__subcmd__help__subcmd__build"
+>>>>>>> pipeline
                 ;;
             copr__subcmd__help,completions)
                 cmd="copr__subcmd__help__subcmd__completions"
@@ -70,6 +86,7 @@ _copr() {
             copr__subcmd__help,help)
                 cmd="copr__subcmd__help__subcmd__help"
                 ;;
+<<<<<<< HEAD
             copr__subcmd__help,key)
                 cmd="copr__subcmd__help__subcmd__key"
                 ;;
@@ -108,6 +125,13 @@ _copr() {
                 ;;
             copr__subcmd__key__subcmd__help,help)
                 cmd="copr__subcmd__key__subcmd__help__subcmd__help"
+=======
+            copr__subcmd__help,mock-config)
+                cmd="copr__subcmd__help__subcmd__mock__subcmd__config"
+                ;;
+            copr__subcmd__help,srpm)
+                cmd="copr__subcmd__help__subcmd__srpm"
+>>>>>>> pipeline
                 ;;
             *)
                 ;;
@@ -116,7 +140,11 @@ _copr() {
 
     case "${cmd}" in
         copr)
+<<<<<<< HEAD
             opts="-v -q -h -V --verbose --quiet --output --no-color --help --version completions createrepo key sign bench help"
+=======
+            opts="-v -q -h -V --verbose --quiet --output --no-color --help --version completions build srpm mock-config help"
+>>>>>>> pipeline
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -133,13 +161,19 @@ _copr() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+<<<<<<< HEAD
         copr__subcmd__bench)
             opts="-v -q -h -V --verbose --quiet --output --no-color --help --version createrepo sign all help"
+=======
+        copr__subcmd__build)
+            opts="-D -r -v -q -h -V --method --git --committish --subdir --spec --backend --define --with --without --timeout --chroot --resultdir --repo --buildroot-pkg --enable-net --nodeps --memory-limit --dry-run --job --verbose --quiet --output --no-color --help --version"
+>>>>>>> pipeline
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+<<<<<<< HEAD
                 --output)
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
@@ -293,6 +327,73 @@ _copr() {
                     return 0
                     ;;
                 --workdir)
+=======
+                --method)
+                    COMPREPLY=($(compgen -W "rpmbuild rpkg tito tito-test make-srpm custom" -- "${cur}"))
+                    return 0
+                    ;;
+                --committish)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --subdir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --spec)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "sandbox mock" -- "${cur}"))
+                    return 0
+                    ;;
+                --define)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -D)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --with)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --without)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --chroot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --resultdir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --buildroot-pkg)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --memory-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --job)
+>>>>>>> pipeline
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -364,7 +465,11 @@ _copr() {
             return 0
             ;;
         copr__subcmd__help)
+<<<<<<< HEAD
             opts="completions createrepo key sign bench help"
+=======
+            opts="completions build srpm mock-config help"
+>>>>>>> pipeline
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -377,8 +482,13 @@ _copr() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+<<<<<<< HEAD
         copr__subcmd__help__subcmd__bench)
             opts="createrepo sign all"
+=======
+        copr__subcmd__help__subcmd__build)
+            opts=""
+>>>>>>> pipeline
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -391,6 +501,7 @@ _copr() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+<<<<<<< HEAD
         copr__subcmd__help__subcmd__bench__subcmd__all)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -433,6 +544,8 @@ _copr() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+=======
+>>>>>>> pipeline
         copr__subcmd__help__subcmd__completions)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -475,6 +588,7 @@ _copr() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+<<<<<<< HEAD
         copr__subcmd__help__subcmd__key)
             opts="generate export"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -518,6 +632,9 @@ _copr() {
             return 0
             ;;
         copr__subcmd__help__subcmd__sign)
+=======
+        copr__subcmd__help__subcmd__mock__subcmd__config)
+>>>>>>> pipeline
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -531,13 +648,33 @@ _copr() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+<<<<<<< HEAD
         copr__subcmd__key)
             opts="-v -q -h -V --verbose --quiet --output --no-color --help --version generate export help"
+=======
+        copr__subcmd__help__subcmd__srpm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__mock__subcmd__config)
+            opts="-v -q -h -V --repo --enable-net --macro --buildroot-pkg --bootstrap --bootstrap-image --isolation --enable-module --verbose --quiet --output --no-color --help --version"
+>>>>>>> pipeline
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+<<<<<<< HEAD
                 --output)
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
@@ -561,6 +698,33 @@ _copr() {
                     return 0
                     ;;
                 --out)
+=======
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --macro)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --buildroot-pkg)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bootstrap)
+                    COMPREPLY=($(compgen -W "default on off image custom-image" -- "${cur}"))
+                    return 0
+                    ;;
+                --bootstrap-image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --isolation)
+                    COMPREPLY=($(compgen -W "default simple nspawn" -- "${cur}"))
+                    return 0
+                    ;;
+                --enable-module)
+>>>>>>> pipeline
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -575,6 +739,7 @@ _copr() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+<<<<<<< HEAD
         copr__subcmd__key__subcmd__generate)
             opts="-v -q -h -V --name --out --email --algorithm --expire-days --force --verbose --quiet --output --no-color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -671,12 +836,60 @@ _copr() {
             ;;
         copr__subcmd__sign)
             opts="-v -q -h -V --key --force --verbose --quiet --output --no-color --help --version"
+=======
+        copr__subcmd__srpm)
+            opts="-D -v -q -h -V --method --git --committish --subdir --spec --backend --define --with --without --timeout --outdir --verbose --quiet --output --no-color --help --version"
+>>>>>>> pipeline
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+<<<<<<< HEAD
                 --key)
+=======
+                --method)
+                    COMPREPLY=($(compgen -W "rpmbuild rpkg tito tito-test make-srpm custom" -- "${cur}"))
+                    return 0
+                    ;;
+                --committish)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --subdir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --spec)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "sandbox mock" -- "${cur}"))
+                    return 0
+                    ;;
+                --define)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -D)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --with)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --without)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --outdir)
+>>>>>>> pipeline
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -8,6 +8,11 @@ mod completions;
 mod createrepo;
 mod key;
 mod sign;
+mod mock_config;
+
+mod build;
+mod progress;
+mod srpm;
 
 /// Run the parsed command line; returns the exit status for a completed run.
 pub fn run(cli: Cli) -> Result<ExitStatus, CliError> {
@@ -18,6 +23,9 @@ pub fn run(cli: Cli) -> Result<ExitStatus, CliError> {
         Command::Key(args) => key::run(&global, args),
         Command::Sign(args) => sign::run(&global, args),
         Command::Bench(args) => bench::run(&global, args),
+        Command::Build(args) => build::run(&global, args),
+        Command::Srpm(args) => srpm::run(&global, args),
+        Command::MockConfig(args) => mock_config::run(&global, args),
     }
 }
 
