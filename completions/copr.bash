@@ -16,13 +16,11 @@ _copr() {
             ",$1")
                 cmd="copr"
                 ;;
-<<<<<<< HEAD
             copr,bench)
                 cmd="copr__subcmd__bench"
-=======
+                ;;
             copr,build)
                 cmd="copr__subcmd__build"
->>>>>>> pipeline
                 ;;
             copr,completions)
                 cmd="copr__subcmd__completions"
@@ -33,12 +31,17 @@ _copr() {
             copr,help)
                 cmd="copr__subcmd__help"
                 ;;
-<<<<<<< HEAD
             copr,key)
                 cmd="copr__subcmd__key"
                 ;;
+            copr,mock-config)
+                cmd="copr__subcmd__mock__subcmd__config"
+                ;;
             copr,sign)
                 cmd="copr__subcmd__sign"
+                ;;
+            copr,srpm)
+                cmd="copr__subcmd__srpm"
                 ;;
             copr__subcmd__bench,all)
                 cmd="copr__subcmd__bench__subcmd__all"
@@ -66,16 +69,9 @@ _copr() {
                 ;;
             copr__subcmd__help,bench)
                 cmd="copr__subcmd__help__subcmd__bench"
-=======
-            copr,mock-config)
-                cmd="copr__subcmd__mock__subcmd__config"
-                ;;
-            copr,srpm)
-                cmd="copr__subcmd__srpm"
                 ;;
             copr__subcmd__help,build)
                 cmd="copr__subcmd__help__subcmd__build"
->>>>>>> pipeline
                 ;;
             copr__subcmd__help,completions)
                 cmd="copr__subcmd__help__subcmd__completions"
@@ -86,12 +82,17 @@ _copr() {
             copr__subcmd__help,help)
                 cmd="copr__subcmd__help__subcmd__help"
                 ;;
-<<<<<<< HEAD
             copr__subcmd__help,key)
                 cmd="copr__subcmd__help__subcmd__key"
                 ;;
+            copr__subcmd__help,mock-config)
+                cmd="copr__subcmd__help__subcmd__mock__subcmd__config"
+                ;;
             copr__subcmd__help,sign)
                 cmd="copr__subcmd__help__subcmd__sign"
+                ;;
+            copr__subcmd__help,srpm)
+                cmd="copr__subcmd__help__subcmd__srpm"
                 ;;
             copr__subcmd__help__subcmd__bench,all)
                 cmd="copr__subcmd__help__subcmd__bench__subcmd__all"
@@ -125,13 +126,6 @@ _copr() {
                 ;;
             copr__subcmd__key__subcmd__help,help)
                 cmd="copr__subcmd__key__subcmd__help__subcmd__help"
-=======
-            copr__subcmd__help,mock-config)
-                cmd="copr__subcmd__help__subcmd__mock__subcmd__config"
-                ;;
-            copr__subcmd__help,srpm)
-                cmd="copr__subcmd__help__subcmd__srpm"
->>>>>>> pipeline
                 ;;
             *)
                 ;;
@@ -140,11 +134,7 @@ _copr() {
 
     case "${cmd}" in
         copr)
-<<<<<<< HEAD
-            opts="-v -q -h -V --verbose --quiet --output --no-color --help --version completions createrepo key sign bench help"
-=======
-            opts="-v -q -h -V --verbose --quiet --output --no-color --help --version completions build srpm mock-config help"
->>>>>>> pipeline
+            opts="-v -q -h -V --verbose --quiet --output --no-color --help --version completions createrepo key sign bench build srpm mock-config help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -161,19 +151,13 @@ _copr() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-<<<<<<< HEAD
         copr__subcmd__bench)
             opts="-v -q -h -V --verbose --quiet --output --no-color --help --version createrepo sign all help"
-=======
-        copr__subcmd__build)
-            opts="-D -r -v -q -h -V --method --git --committish --subdir --spec --backend --define --with --without --timeout --chroot --resultdir --repo --buildroot-pkg --enable-net --nodeps --memory-limit --dry-run --job --verbose --quiet --output --no-color --help --version"
->>>>>>> pipeline
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-<<<<<<< HEAD
                 --output)
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
@@ -327,7 +311,27 @@ _copr() {
                     return 0
                     ;;
                 --workdir)
-=======
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__build)
+            opts="-D -r -v -q -h -V --method --git --committish --subdir --spec --backend --define --with --without --timeout --chroot --resultdir --repo --buildroot-pkg --enable-net --nodeps --memory-limit --dry-run --job --verbose --quiet --output --no-color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --method)
                     COMPREPLY=($(compgen -W "rpmbuild rpkg tito tito-test make-srpm custom" -- "${cur}"))
                     return 0
@@ -393,7 +397,6 @@ _copr() {
                     return 0
                     ;;
                 --job)
->>>>>>> pipeline
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -465,11 +468,7 @@ _copr() {
             return 0
             ;;
         copr__subcmd__help)
-<<<<<<< HEAD
-            opts="completions createrepo key sign bench help"
-=======
-            opts="completions build srpm mock-config help"
->>>>>>> pipeline
+            opts="completions createrepo key sign bench build srpm mock-config help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -482,13 +481,8 @@ _copr() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-<<<<<<< HEAD
         copr__subcmd__help__subcmd__bench)
             opts="createrepo sign all"
-=======
-        copr__subcmd__help__subcmd__build)
-            opts=""
->>>>>>> pipeline
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -501,7 +495,6 @@ _copr() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-<<<<<<< HEAD
         copr__subcmd__help__subcmd__bench__subcmd__all)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -544,8 +537,20 @@ _copr() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-=======
->>>>>>> pipeline
+        copr__subcmd__help__subcmd__build)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         copr__subcmd__help__subcmd__completions)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -588,7 +593,6 @@ _copr() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-<<<<<<< HEAD
         copr__subcmd__help__subcmd__key)
             opts="generate export"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -631,10 +635,7 @@ _copr() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        copr__subcmd__help__subcmd__sign)
-=======
         copr__subcmd__help__subcmd__mock__subcmd__config)
->>>>>>> pipeline
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -648,10 +649,20 @@ _copr() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-<<<<<<< HEAD
-        copr__subcmd__key)
-            opts="-v -q -h -V --verbose --quiet --output --no-color --help --version generate export help"
-=======
+        copr__subcmd__help__subcmd__sign)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         copr__subcmd__help__subcmd__srpm)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -666,15 +677,13 @@ _copr() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        copr__subcmd__mock__subcmd__config)
-            opts="-v -q -h -V --repo --enable-net --macro --buildroot-pkg --bootstrap --bootstrap-image --isolation --enable-module --verbose --quiet --output --no-color --help --version"
->>>>>>> pipeline
+        copr__subcmd__key)
+            opts="-v -q -h -V --verbose --quiet --output --no-color --help --version generate export help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-<<<<<<< HEAD
                 --output)
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
@@ -698,33 +707,6 @@ _copr() {
                     return 0
                     ;;
                 --out)
-=======
-                --repo)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --macro)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --buildroot-pkg)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --bootstrap)
-                    COMPREPLY=($(compgen -W "default on off image custom-image" -- "${cur}"))
-                    return 0
-                    ;;
-                --bootstrap-image)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --isolation)
-                    COMPREPLY=($(compgen -W "default simple nspawn" -- "${cur}"))
-                    return 0
-                    ;;
-                --enable-module)
->>>>>>> pipeline
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -739,7 +721,6 @@ _copr() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-<<<<<<< HEAD
         copr__subcmd__key__subcmd__generate)
             opts="-v -q -h -V --name --out --email --algorithm --expire-days --force --verbose --quiet --output --no-color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -834,20 +815,81 @@ _copr() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        copr__subcmd__sign)
-            opts="-v -q -h -V --key --force --verbose --quiet --output --no-color --help --version"
-=======
-        copr__subcmd__srpm)
-            opts="-D -v -q -h -V --method --git --committish --subdir --spec --backend --define --with --without --timeout --outdir --verbose --quiet --output --no-color --help --version"
->>>>>>> pipeline
+        copr__subcmd__mock__subcmd__config)
+            opts="-v -q -h -V --repo --enable-net --macro --buildroot-pkg --bootstrap --bootstrap-image --isolation --enable-module --verbose --quiet --output --no-color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-<<<<<<< HEAD
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --macro)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --buildroot-pkg)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bootstrap)
+                    COMPREPLY=($(compgen -W "default on off image custom-image" -- "${cur}"))
+                    return 0
+                    ;;
+                --bootstrap-image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --isolation)
+                    COMPREPLY=($(compgen -W "default simple nspawn" -- "${cur}"))
+                    return 0
+                    ;;
+                --enable-module)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__sign)
+            opts="-v -q -h -V --key --force --verbose --quiet --output --no-color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --key)
-=======
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__srpm)
+            opts="-D -v -q -h -V --method --git --committish --subdir --spec --backend --define --with --without --timeout --outdir --verbose --quiet --output --no-color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --method)
                     COMPREPLY=($(compgen -W "rpmbuild rpkg tito tito-test make-srpm custom" -- "${cur}"))
                     return 0
@@ -889,7 +931,6 @@ _copr() {
                     return 0
                     ;;
                 --outdir)
->>>>>>> pipeline
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -32,16 +32,13 @@ complete -c copr -n "__fish_copr_needs_command" -l no-color -d 'Disable colours 
 complete -c copr -n "__fish_copr_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c copr -n "__fish_copr_needs_command" -s V -l version -d 'Print version'
 complete -c copr -n "__fish_copr_needs_command" -f -a "completions" -d 'Print a shell completion script to stdout'
-<<<<<<< HEAD
 complete -c copr -n "__fish_copr_needs_command" -f -a "createrepo" -d 'Write rpm-md repository metadata (repodata/) for a directory of RPMs'
 complete -c copr -n "__fish_copr_needs_command" -f -a "key" -d 'Generate and export OpenPGP signing keys'
 complete -c copr -n "__fish_copr_needs_command" -f -a "sign" -d 'Add OpenPGP header signatures to RPM packages in place (like `rpmsign --addsign`)'
 complete -c copr -n "__fish_copr_needs_command" -f -a "bench" -d 'Benchmarks against the tools users would pick instead (createrepo_c, rpmsign)'
-=======
 complete -c copr -n "__fish_copr_needs_command" -f -a "build" -d 'Build RPMs from a spec directory, spec file, SRPM, URL or git repository in an isolated buildroot'
 complete -c copr -n "__fish_copr_needs_command" -f -a "srpm" -d 'Make only the source RPM from a spec directory, spec file, URL or git repository'
 complete -c copr -n "__fish_copr_needs_command" -f -a "mock-config" -d 'Print the mock config a build in CHROOT would use (as Copr\'s builder writes it)'
->>>>>>> pipeline
 complete -c copr -n "__fish_copr_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c copr -n "__fish_copr_using_subcommand completions" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
 json\t'Machine-readable JSON on stdout'"
@@ -50,7 +47,6 @@ complete -c copr -n "__fish_copr_using_subcommand completions" -s q -l quiet -d 
 complete -c copr -n "__fish_copr_using_subcommand completions" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
 complete -c copr -n "__fish_copr_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c copr -n "__fish_copr_using_subcommand completions" -s V -l version -d 'Print version'
-<<<<<<< HEAD
 complete -c copr -n "__fish_copr_using_subcommand createrepo" -l workers -d 'Worker threads for reading, hashing and compressing (default: number of cores)' -r
 complete -c copr -n "__fish_copr_using_subcommand createrepo" -l compress -d 'Compression of the metadata files' -r -f -a "gz\t'gzip (`.xml.gz`), readable by every dnf and yum'
 zstd\t'zstd (`.xml.zst`), createrepo_c ≥ 1.0\'s default'"
@@ -156,18 +152,6 @@ complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcomm
 complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "sign" -d 'Compare `copr sign` with `rpmsign --addsign` (GnuPG)'
 complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "all" -d 'Run every benchmark with default sizes'
 complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench help" -f -a "completions" -d 'Print a shell completion script to stdout'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench help" -f -a "createrepo" -d 'Write rpm-md repository metadata (repodata/) for a directory of RPMs'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench help" -f -a "key" -d 'Generate and export OpenPGP signing keys'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench help" -f -a "sign" -d 'Add OpenPGP header signatures to RPM packages in place (like `rpmsign --addsign`)'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench help" -f -a "bench" -d 'Benchmarks against the tools users would pick instead (createrepo_c, rpmsign)'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "generate" -d 'Generate a signing key for a project: writes DIR/pubkey.gpg and DIR/secret.asc (0600)'
-complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "export" -d 'Print the armored public key of a secret key file to stdout (or write it with --out)'
-complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "createrepo" -d 'Compare `copr createrepo` with createrepo_c on synthetic repositories'
-complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "sign" -d 'Compare `copr sign` with `rpmsign --addsign` (GnuPG)'
-complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "all" -d 'Run every benchmark with default sizes'
-=======
 complete -c copr -n "__fish_copr_using_subcommand build" -l method -d 'How the SRPM is made (default: rpmbuild, or `method` from the tree\'s copr.toml)' -r -f -a "rpmbuild\t'`rpmbuild -bs` on the spec and the sources in the tree (missing Source URLs downloaded)'
 rpkg\t'`rpkg srpm` (rpkg-util)'
 tito\t'`tito build --srpm` from the latest tag'
@@ -245,9 +229,17 @@ complete -c copr -n "__fish_copr_using_subcommand mock-config" -s q -l quiet -d 
 complete -c copr -n "__fish_copr_using_subcommand mock-config" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
 complete -c copr -n "__fish_copr_using_subcommand mock-config" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c copr -n "__fish_copr_using_subcommand mock-config" -s V -l version -d 'Print version'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions build srpm mock-config help" -f -a "completions" -d 'Print a shell completion script to stdout'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions build srpm mock-config help" -f -a "build" -d 'Build RPMs from a spec directory, spec file, SRPM, URL or git repository in an isolated buildroot'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions build srpm mock-config help" -f -a "srpm" -d 'Make only the source RPM from a spec directory, spec file, URL or git repository'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions build srpm mock-config help" -f -a "mock-config" -d 'Print the mock config a build in CHROOT would use (as Copr\'s builder writes it)'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions build srpm mock-config help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
->>>>>>> pipeline
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config help" -f -a "completions" -d 'Print a shell completion script to stdout'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config help" -f -a "createrepo" -d 'Write rpm-md repository metadata (repodata/) for a directory of RPMs'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config help" -f -a "key" -d 'Generate and export OpenPGP signing keys'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config help" -f -a "sign" -d 'Add OpenPGP header signatures to RPM packages in place (like `rpmsign --addsign`)'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config help" -f -a "bench" -d 'Benchmarks against the tools users would pick instead (createrepo_c, rpmsign)'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config help" -f -a "build" -d 'Build RPMs from a spec directory, spec file, SRPM, URL or git repository in an isolated buildroot'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config help" -f -a "srpm" -d 'Make only the source RPM from a spec directory, spec file, URL or git repository'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config help" -f -a "mock-config" -d 'Print the mock config a build in CHROOT would use (as Copr\'s builder writes it)'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "generate" -d 'Generate a signing key for a project: writes DIR/pubkey.gpg and DIR/secret.asc (0600)'
+complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "export" -d 'Print the armored public key of a secret key file to stdout (or write it with --out)'
+complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "createrepo" -d 'Compare `copr createrepo` with createrepo_c on synthetic repositories'
+complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "sign" -d 'Compare `copr sign` with `rpmsign --addsign` (GnuPG)'
+complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "all" -d 'Run every benchmark with default sizes'

@@ -265,6 +265,8 @@ pub struct BenchAllArgs {
     /// Keep the generated data here instead of a temporary directory.
     #[arg(long, value_name = "DIR")]
     pub workdir: Option<std::path::PathBuf>,
+}
+
 // ---- pipeline: `copr build`, `copr srpm` ----
 
 /// Where the sources come from and how the SRPM is made (shared by `build` and `srpm`).

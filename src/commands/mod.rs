@@ -7,8 +7,8 @@ mod bench;
 mod completions;
 mod createrepo;
 mod key;
-mod sign;
 mod mock_config;
+mod sign;
 
 mod build;
 mod progress;

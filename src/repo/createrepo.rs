@@ -317,7 +317,10 @@ fn run(
         })
         .collect();
 
-    tracing::debug!(ms = started.elapsed().as_millis() as u64, "groups compressed");
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        "groups compressed"
+    );
     let old_locations = old_repomd_locations(&repodata.join("repomd.xml"));
     let mut written: Vec<PathBuf> = Vec::new();
     let result = (|| {
@@ -421,7 +424,10 @@ fn run(
             let _ = std::fs::remove_file(repodata.join(name));
         }
     }
-    tracing::debug!(ms = started.elapsed().as_millis() as u64, "metadata published");
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        "metadata published"
+    );
     // The cache is an optimisation: failing to write it only costs the next update its speed.
     let group_refs: Vec<([u8; 32], &[u8])> =
         blobs.iter().map(|(k, b)| (*k, b.as_slice())).collect();
