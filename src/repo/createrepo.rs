@@ -510,14 +510,14 @@ impl Kind {
 }
 
 /// Split the sorted packages into groups whose boundaries depend on content only (a group ends
-/// after a package whose pkgid falls in 1/32 of the hash space), so adding or removing one
+/// after a package whose pkgid falls in 1/64 of the hash space), so adding or removing one
 /// package changes only the group it lands in.
 fn group_bounds(entries: &[PackageEntry]) -> Vec<std::ops::Range<usize>> {
     let mut out = Vec::new();
     let mut start = 0;
     for (i, e) in entries.iter().enumerate() {
         let b = u8::from_str_radix(e.pkgid.get(..2).unwrap_or("00"), 16).unwrap_or(0);
-        if b % 32 == 0 || i + 1 - start >= 256 {
+        if b % 64 == 0 || i + 1 - start >= 512 {
             out.push(start..i + 1);
             start = i + 1;
         }
