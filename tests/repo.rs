@@ -747,6 +747,31 @@ fn copr_build_publishes_signed_repository() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("hello-0:1.0-1"), "{}", stdout(&o));
 
+    // A compiled package (auto-generated libc.so.6 requires) and an SRPM: same metadata as
+    // createrepo_c writes.
+    let cmp = tmp.path().join("cmp");
+    std::fs::create_dir(&cmp).unwrap();
+    for r in &rpms {
+        let dst = cmp.join(r.file_name().unwrap());
+        std::fs::copy(r, &dst).unwrap();
+        let t = std::fs::metadata(r).unwrap().modified().unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&dst)
+            .unwrap()
+            .set_modified(t)
+            .unwrap();
+    }
+    createrepo_c(&cmp, &[]);
+    for kind in ["primary", "filelists", "other"] {
+        let ours = String::from_utf8(decompress(&repodata_file(&chroot, kind))).unwrap();
+        let theirs = String::from_utf8(decompress(&repodata_file(&cmp, kind))).unwrap();
+        // Locations differ (build subdirectory); compare the rest.
+        let strip = |s: &str| s.replace("00000001-hello/", "");
+        assert!(kind != "primary" || ours.contains("libc.so.6("), "{ours}");
+        assert_eq!(strip(&ours), strip(&theirs), "{kind}");
+    }
+
     let second = build(2);
     assert_eq!(
         second["repositories"]["key_fingerprint"],
