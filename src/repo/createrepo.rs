@@ -587,7 +587,8 @@ fn render_repomd(revision: u64, records: &[RepomdRecord]) -> String {
     s
 }
 
-fn lock_exclusive(path: &Path) -> std::io::Result<std::fs::File> {
+/// Open (creating) `path` and hold an exclusive `flock` on it until the file is dropped.
+pub(crate) fn lock_exclusive(path: &Path) -> std::io::Result<std::fs::File> {
     use std::os::fd::AsRawFd;
     let f = std::fs::OpenOptions::new()
         .create(true)
