@@ -3,8 +3,12 @@
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::error::{CliError, ExitStatus};
 
+mod bench;
 mod completions;
+mod createrepo;
+mod key;
 mod mock_config;
+mod sign;
 
 mod build;
 mod progress;
@@ -15,6 +19,10 @@ pub fn run(cli: Cli) -> Result<ExitStatus, CliError> {
     let global = cli.global;
     match cli.command {
         Command::Completions(args) => completions::run(&global, args),
+        Command::Createrepo(args) => createrepo::run(&global, args),
+        Command::Key(args) => key::run(&global, args),
+        Command::Sign(args) => sign::run(&global, args),
+        Command::Bench(args) => bench::run(&global, args),
         Command::Build(args) => build::run(&global, args),
         Command::Srpm(args) => srpm::run(&global, args),
         Command::MockConfig(args) => mock_config::run(&global, args),
