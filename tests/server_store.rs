@@ -402,4 +402,45 @@ both_backends! {
             Err(StoreError::Invalid(_))
         ));
     }
+
+    /// Builders claim the source task first, then chroot tasks of their chroots; each task
+    /// once, even under concurrent claims; stale tasks go back to the queue.
+    fn builders_claim_tasks(store, _url) {
+        let a = user(&store, "alice").await;
+        let p = project(&store, &a, "one", &["fedora-42-x86_64", "host-x86_64"]).await;
+        let mut batch = Vec::new();
+        for _ in 0..20 {
+            batch.push(new_build(&p, &["fedora-42-x86_64", "host-x86_64"], BatchPlacement::None));
+        }
+        let ids = store.insert_builds(&batch).await.unwrap();
+        let host = vec!["host-x86_64".to_string()];
+        assert_eq!(store.claim_chroot_task("w", &host).await.unwrap(), None, "chroots wait for the SRPM");
+        // 20 concurrent claimers, 20 tasks: every task claimed exactly once.
+        let mut handles = Vec::new();
+        for i in 0..25 {
+            let s = store.clone();
+            handles.push(tokio::spawn(async move { s.claim_source_task(&format!("w{i}")).await.unwrap() }));
+        }
+        let mut claimed: Vec<i64> = Vec::new();
+        for h in handles {
+            if let Some(id) = h.await.unwrap() {
+                claimed.push(id);
+            }
+        }
+        claimed.sort();
+        assert_eq!(claimed, ids);
+        assert_eq!(store.get_build(ids[0]).await.unwrap().unwrap().state, State::Starting);
+        store.set_source_state(ids[0], State::Succeeded).await.unwrap();
+        let got = store.claim_chroot_task("w", &host).await.unwrap();
+        assert_eq!(got, Some((ids[0], "host-x86_64".to_string())));
+        assert_eq!(store.claim_chroot_task("w", &host).await.unwrap(), None);
+        let b = store.get_build(ids[0]).await.unwrap().unwrap();
+        assert_eq!(b.state, State::Starting);
+        // Nothing is stale yet; everything claimed before `now + 10` is.
+        assert_eq!(store.requeue_stale_tasks(now() - 100).await.unwrap(), 0);
+        let n = store.requeue_stale_tasks(now() + 10).await.unwrap();
+        assert_eq!(n, 20, "19 source tasks and 1 chroot task");
+        assert_eq!(store.claim_chroot_task("w2", &host).await.unwrap(), Some((ids[0], "host-x86_64".to_string())));
+        assert_eq!(store.pending_source_tasks(100).await.unwrap().len(), 19);
+    }
 }

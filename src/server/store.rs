@@ -357,6 +357,19 @@ impl Page {
     }
 }
 
+/// The codes of finished states, for `IN (…)`.
+fn finished_codes() -> String {
+    [
+        State::Succeeded,
+        State::Forked,
+        State::Canceled,
+        State::Skipped,
+        State::Failed,
+    ]
+    .map(|s| s.code().to_string())
+    .join(",")
+}
+
 fn placeholders(start: usize, n: usize) -> String {
     (start..start + n)
         .map(|i| format!("${i}"))
@@ -1311,15 +1324,7 @@ impl Store {
     /// Ids of the builds whose source task a builder may take now: pending, not canceled,
     /// and not in a batch blocked by an unfinished batch. Oldest first, background last.
     pub async fn pending_source_tasks(&self, limit: i64) -> Result<Vec<i64>> {
-        let finished = [
-            State::Succeeded,
-            State::Forked,
-            State::Canceled,
-            State::Skipped,
-            State::Failed,
-        ]
-        .map(|s| s.code().to_string())
-        .join(",");
+        let finished = finished_codes();
         let sql = format!(
             "SELECT b.id FROM builds b LEFT JOIN batches bt ON bt.id = b.batch_id \
              WHERE b.source_state = $1 AND b.canceled = FALSE AND b.source_worker IS NULL \
@@ -1333,6 +1338,143 @@ impl Store {
                 .bind(limit)
                 .fetch_all(p)
                 .await?)
+        })
+    }
+
+    /// Claim the next source (SRPM) task for `worker`: the oldest unblocked pending build,
+    /// foreground first. Its source becomes `starting`. Concurrent claims (several servers on
+    /// one PostgreSQL, or many builders) never get the same task.
+    pub async fn claim_source_task(&self, worker: &str) -> Result<Option<i64>> {
+        let lock = if self.is_pg() {
+            " FOR UPDATE OF b SKIP LOCKED"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "UPDATE builds SET source_state = $1, source_worker = $2, source_heartbeat = $3 \
+             WHERE id = (SELECT b.id FROM builds b LEFT JOIN batches bt ON bt.id = b.batch_id \
+             WHERE b.source_state = $4 AND b.canceled = FALSE AND b.source_worker IS NULL \
+             AND (bt.blocked_by IS NULL OR NOT EXISTS (SELECT 1 FROM builds o \
+                  WHERE o.batch_id = bt.blocked_by AND o.state NOT IN ({}))) \
+             ORDER BY b.is_background, b.id LIMIT 1{lock}) RETURNING id",
+            finished_codes()
+        );
+        on_write!(self, p => {
+            let mut tx = p.begin().await?;
+            let id: Option<i64> = sqlx::query_scalar(AssertSqlSafe(sql))
+                .bind(State::Starting.code())
+                .bind(worker)
+                .bind(now())
+                .bind(State::Pending.code())
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some(id) = id {
+                refresh_build_state!(tx, id);
+            }
+            tx.commit().await?;
+            Ok(id)
+        })
+    }
+
+    /// Claim the next pending chroot task among `chroots` for `worker`; it becomes `starting`.
+    /// Returns (build id, chroot).
+    pub async fn claim_chroot_task(
+        &self,
+        worker: &str,
+        chroots: &[String],
+    ) -> Result<Option<(i64, String)>> {
+        if chroots.is_empty() {
+            return Ok(None);
+        }
+        let lock = if self.is_pg() {
+            " FOR UPDATE OF bc SKIP LOCKED"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "UPDATE build_chroots SET state = $1, worker = $2, heartbeat = $3, \
+             started_on = COALESCE(started_on, $3) \
+             WHERE (build_id, mock_chroot) = (SELECT bc.build_id, bc.mock_chroot \
+             FROM build_chroots bc JOIN builds b ON b.id = bc.build_id \
+             WHERE bc.state = $4 AND bc.worker IS NULL AND b.canceled = FALSE \
+             AND bc.mock_chroot IN ({}) ORDER BY b.is_background, bc.build_id LIMIT 1{lock}) \
+             RETURNING build_id, mock_chroot",
+            placeholders(5, chroots.len())
+        );
+        on_write!(self, p => {
+            let mut tx = p.begin().await?;
+            let mut q = sqlx::query(AssertSqlSafe(sql))
+                .bind(State::Starting.code())
+                .bind(worker)
+                .bind(now())
+                .bind(State::Pending.code());
+            for c in chroots {
+                q = q.bind(c);
+            }
+            let row = q.fetch_optional(&mut *tx).await?;
+            let out = match row {
+                Some(r) => {
+                    let id: i64 = r.try_get("build_id")?;
+                    let chroot: String = r.try_get("mock_chroot")?;
+                    sqlx::query("UPDATE builds SET started_on = COALESCE(started_on, $1) WHERE id = $2")
+                        .bind(now())
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                    refresh_build_state!(tx, id);
+                    Some((id, chroot))
+                }
+                None => None,
+            };
+            tx.commit().await?;
+            Ok(out)
+        })
+    }
+
+    /// Put tasks whose builder has not sent a heartbeat since `before` back in the queue.
+    /// Returns how many tasks were re-queued.
+    pub async fn requeue_stale_tasks(&self, before: i64) -> Result<u64> {
+        let running = [State::Starting.code(), State::Running.code()];
+        on_write!(self, p => {
+            let mut tx = p.begin().await?;
+            let ids: Vec<i64> = sqlx::query_scalar(
+                "SELECT DISTINCT build_id FROM build_chroots WHERE worker IS NOT NULL \
+                 AND state IN ($1, $2) AND heartbeat < $3 \
+                 UNION SELECT id FROM builds WHERE source_worker IS NOT NULL \
+                 AND source_state IN ($1, $2) AND source_heartbeat < $3",
+            )
+            .bind(running[0])
+            .bind(running[1])
+            .bind(before)
+            .fetch_all(&mut *tx)
+            .await?;
+            let a = sqlx::query(
+                "UPDATE build_chroots SET state = $4, worker = NULL, heartbeat = NULL \
+                 WHERE worker IS NOT NULL AND state IN ($1, $2) AND heartbeat < $3",
+            )
+            .bind(running[0])
+            .bind(running[1])
+            .bind(before)
+            .bind(State::Pending.code())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            let b = sqlx::query(
+                "UPDATE builds SET source_state = $4, source_worker = NULL, source_heartbeat = NULL \
+                 WHERE source_worker IS NOT NULL AND source_state IN ($1, $2) AND source_heartbeat < $3",
+            )
+            .bind(running[0])
+            .bind(running[1])
+            .bind(before)
+            .bind(State::Pending.code())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            for id in ids {
+                refresh_build_state!(tx, id);
+            }
+            tx.commit().await?;
+            Ok(a + b)
         })
     }
 
