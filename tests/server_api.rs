@@ -640,7 +640,7 @@ fn hosting_results_keys_and_repo_files() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        text.contains("alice_p (None) <alice#p@copr.127.0.0.1>"),
+        text.contains("alice_p (copr) <alice#p@copr.local>"),
         "{text}"
     );
     assert!(!text.contains("sec:"), "secret key published");
@@ -676,6 +676,21 @@ fn hosting_results_keys_and_repo_files() {
         server.url
     )));
     assert!(repo.contains("gpgcheck=1\n") && repo.contains("priority=5\n"));
+    // The key is importable by rpm, as dnf does with gpgkey=.
+    let rpmdb = tmp.path().join("rpmdb");
+    fs_err::create_dir_all(&rpmdb).unwrap();
+    let out = std::process::Command::new("rpmkeys")
+        .arg("--dbpath")
+        .arg(&rpmdb)
+        .arg("--import")
+        .arg(&key_path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "rpmkeys --import: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(
         repo.contains("[copr:127.0.0.1:alice:p:ml]") && repo.contains("fedora-$releasever-i386/")
     );

@@ -3,14 +3,22 @@
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::error::{CliError, ExitStatus};
 
+mod bench;
 mod completions;
+mod createrepo;
+mod key;
 mod serve;
+mod sign;
 
 /// Run the parsed command line; returns the exit status for a completed run.
 pub fn run(cli: Cli) -> Result<ExitStatus, CliError> {
     let global = cli.global;
     match cli.command {
         Command::Completions(args) => completions::run(&global, args),
+        Command::Createrepo(args) => createrepo::run(&global, args),
+        Command::Key(args) => key::run(&global, args),
+        Command::Sign(args) => sign::run(&global, args),
+        Command::Bench(args) => bench::run(&global, args),
         Command::Serve(args) => serve::run(&global, *args),
     }
 }

@@ -273,9 +273,8 @@ async fn create_key(st: &AppState, owner: &str, project: &str) -> ApiResult<()> 
     let keys_dir = st.keys_dir.clone();
     let results_dir = st.results_dir.clone();
     let (owner, project) = (owner.to_string(), project.to_string());
-    let domain = st.hostname.clone();
     tokio::task::spawn_blocking(move || {
-        keys::ensure_project_key(&keys_dir, &results_dir, &owner, &project, &domain)
+        keys::ensure_project_key(&keys_dir, &results_dir, &owner, &project)
     })
     .await
     .map_err(ApiError::internal)?

@@ -15,6 +15,7 @@ use super::AppState;
 use super::error::ApiError;
 use super::model::Project;
 use super::names;
+use crate::repo::repofile::{self, CoprRepo};
 
 /// A static directory; `..` and absolute components are refused by `ServeDir`.
 pub fn static_dir(dir: &FsPath) -> ServeDir {
@@ -42,14 +43,8 @@ pub async fn group_repo_file(
     serve_repo(&st, &format!("@{group}"), &project, &release, &file, q.arch).await
 }
 
-/// Releases whose version dnf expands with `$releasever`.
-fn uses_releasever(release: &str) -> bool {
-    let dist = release.rsplit_once('-').map(|(d, _)| d).unwrap_or(release);
-    matches!(dist, "fedora" | "centos-stream" | "opensuse-leap")
-        || (dist == "mageia" && !release.ends_with("cauldron"))
-}
-
-/// Render a `.repo` file for a project and release (reference §5 template).
+/// Render a `.repo` file for a project and release (Copr's template, see
+/// [`crate::repo::repofile`]); with `multilib_arch` an extra `:ml` section for that arch.
 pub fn render_repo_file(
     hostname: &str,
     results_url: &str,
@@ -57,46 +52,26 @@ pub fn render_repo_file(
     release: &str,
     multilib_arch: Option<&str>,
 ) -> String {
-    let owner_id = p.ownername.replace('@', "group_");
-    let chroot_part = if uses_releasever(release) {
-        let dist = release.rsplit_once('-').map(|(d, _)| d).unwrap_or(release);
-        format!("{dist}-$releasever-$basearch")
-    } else {
-        format!("{release}-$basearch")
-    };
-    let base = format!("{results_url}/{}/{}", p.ownername, p.name);
-    let mut out = String::new();
-    let mut section = |id: String, name: String, baseurl: String, extra: &str| {
-        out.push_str(&format!(
-            "[{id}]\nname={name}\nbaseurl={baseurl}\ntype=rpm-md\nskip_if_unavailable=True\n\
-             gpgcheck=1\ngpgkey={base}/pubkey.gpg\nrepo_gpgcheck=0\nenabled=1\nenabled_metadata=1\n"
-        ));
-        if p.settings.module_hotfixes {
-            out.push_str("module_hotfixes=1\n");
-        }
-        if let Some(prio) = p.settings.repo_priority {
-            out.push_str(&format!("priority={prio}\n"));
-        }
-        out.push_str(extra);
-        out.push('\n');
-    };
-    let id = format!("copr:{hostname}:{owner_id}:{}", p.name);
-    section(
-        id.clone(),
-        format!("Copr repo for {} owned by {}", p.name, p.ownername),
-        format!("{base}/{chroot_part}/"),
-        "",
-    );
-    if let Some(arch) = multilib_arch {
-        let ml_part = chroot_part.replace("$basearch", arch);
-        section(
-            format!("{id}:ml"),
-            format!("Copr repo for {} owned by {} ({arch})", p.name, p.ownername),
-            format!("{base}/{ml_part}/"),
-            "cost=1100\n",
-        );
+    let main = CoprRepo {
+        hostname,
+        owner: &p.ownername,
+        project: &p.name,
+        results_url,
+        release,
+        module_hotfixes: p.settings.module_hotfixes,
+        priority: p.settings.repo_priority,
     }
-    out
+    .section();
+    let mut sections = vec![main.clone()];
+    if let Some(arch) = multilib_arch {
+        let mut ml = main;
+        ml.id.push_str(":ml");
+        ml.name.push_str(&format!(" ({arch})"));
+        ml.baseurl = ml.baseurl.replace("$basearch", arch);
+        ml.cost = Some(1100);
+        sections.push(ml);
+    }
+    repofile::render(&sections)
 }
 
 fn not_found(available: &[String], msg: String) -> Response {
