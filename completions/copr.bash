@@ -37,6 +37,9 @@ _copr() {
             copr,mock-config)
                 cmd="copr__subcmd__mock__subcmd__config"
                 ;;
+            copr,serve)
+                cmd="copr__subcmd__serve"
+                ;;
             copr,sign)
                 cmd="copr__subcmd__sign"
                 ;;
@@ -88,6 +91,9 @@ _copr() {
             copr__subcmd__help,mock-config)
                 cmd="copr__subcmd__help__subcmd__mock__subcmd__config"
                 ;;
+            copr__subcmd__help,serve)
+                cmd="copr__subcmd__help__subcmd__serve"
+                ;;
             copr__subcmd__help,sign)
                 cmd="copr__subcmd__help__subcmd__sign"
                 ;;
@@ -109,6 +115,27 @@ _copr() {
             copr__subcmd__help__subcmd__key,generate)
                 cmd="copr__subcmd__help__subcmd__key__subcmd__generate"
                 ;;
+            copr__subcmd__help__subcmd__serve,admin)
+                cmd="copr__subcmd__help__subcmd__serve__subcmd__admin"
+                ;;
+            copr__subcmd__help__subcmd__serve__subcmd__admin,add-group)
+                cmd="copr__subcmd__help__subcmd__serve__subcmd__admin__subcmd__add__subcmd__group"
+                ;;
+            copr__subcmd__help__subcmd__serve__subcmd__admin,add-member)
+                cmd="copr__subcmd__help__subcmd__serve__subcmd__admin__subcmd__add__subcmd__member"
+                ;;
+            copr__subcmd__help__subcmd__serve__subcmd__admin,add-user)
+                cmd="copr__subcmd__help__subcmd__serve__subcmd__admin__subcmd__add__subcmd__user"
+                ;;
+            copr__subcmd__help__subcmd__serve__subcmd__admin,remove-member)
+                cmd="copr__subcmd__help__subcmd__serve__subcmd__admin__subcmd__remove__subcmd__member"
+                ;;
+            copr__subcmd__help__subcmd__serve__subcmd__admin,renew-token)
+                cmd="copr__subcmd__help__subcmd__serve__subcmd__admin__subcmd__renew__subcmd__token"
+                ;;
+            copr__subcmd__help__subcmd__serve__subcmd__admin,seed-bench)
+                cmd="copr__subcmd__help__subcmd__serve__subcmd__admin__subcmd__seed__subcmd__bench"
+                ;;
             copr__subcmd__key,export)
                 cmd="copr__subcmd__key__subcmd__export"
                 ;;
@@ -127,6 +154,78 @@ _copr() {
             copr__subcmd__key__subcmd__help,help)
                 cmd="copr__subcmd__key__subcmd__help__subcmd__help"
                 ;;
+            copr__subcmd__serve,admin)
+                cmd="copr__subcmd__serve__subcmd__admin"
+                ;;
+            copr__subcmd__serve,help)
+                cmd="copr__subcmd__serve__subcmd__help"
+                ;;
+            copr__subcmd__serve__subcmd__admin,add-group)
+                cmd="copr__subcmd__serve__subcmd__admin__subcmd__add__subcmd__group"
+                ;;
+            copr__subcmd__serve__subcmd__admin,add-member)
+                cmd="copr__subcmd__serve__subcmd__admin__subcmd__add__subcmd__member"
+                ;;
+            copr__subcmd__serve__subcmd__admin,add-user)
+                cmd="copr__subcmd__serve__subcmd__admin__subcmd__add__subcmd__user"
+                ;;
+            copr__subcmd__serve__subcmd__admin,help)
+                cmd="copr__subcmd__serve__subcmd__admin__subcmd__help"
+                ;;
+            copr__subcmd__serve__subcmd__admin,remove-member)
+                cmd="copr__subcmd__serve__subcmd__admin__subcmd__remove__subcmd__member"
+                ;;
+            copr__subcmd__serve__subcmd__admin,renew-token)
+                cmd="copr__subcmd__serve__subcmd__admin__subcmd__renew__subcmd__token"
+                ;;
+            copr__subcmd__serve__subcmd__admin,seed-bench)
+                cmd="copr__subcmd__serve__subcmd__admin__subcmd__seed__subcmd__bench"
+                ;;
+            copr__subcmd__serve__subcmd__admin__subcmd__help,add-group)
+                cmd="copr__subcmd__serve__subcmd__admin__subcmd__help__subcmd__add__subcmd__group"
+                ;;
+            copr__subcmd__serve__subcmd__admin__subcmd__help,add-member)
+                cmd="copr__subcmd__serve__subcmd__admin__subcmd__help__subcmd__add__subcmd__member"
+                ;;
+            copr__subcmd__serve__subcmd__admin__subcmd__help,add-user)
+                cmd="copr__subcmd__serve__subcmd__admin__subcmd__help__subcmd__add__subcmd__user"
+                ;;
+            copr__subcmd__serve__subcmd__admin__subcmd__help,help)
+                cmd="copr__subcmd__serve__subcmd__admin__subcmd__help__subcmd__help"
+                ;;
+            copr__subcmd__serve__subcmd__admin__subcmd__help,remove-member)
+                cmd="copr__subcmd__serve__subcmd__admin__subcmd__help__subcmd__remove__subcmd__member"
+                ;;
+            copr__subcmd__serve__subcmd__admin__subcmd__help,renew-token)
+                cmd="copr__subcmd__serve__subcmd__admin__subcmd__help__subcmd__renew__subcmd__token"
+                ;;
+            copr__subcmd__serve__subcmd__admin__subcmd__help,seed-bench)
+                cmd="copr__subcmd__serve__subcmd__admin__subcmd__help__subcmd__seed__subcmd__bench"
+                ;;
+            copr__subcmd__serve__subcmd__help,admin)
+                cmd="copr__subcmd__serve__subcmd__help__subcmd__admin"
+                ;;
+            copr__subcmd__serve__subcmd__help,help)
+                cmd="copr__subcmd__serve__subcmd__help__subcmd__help"
+                ;;
+            copr__subcmd__serve__subcmd__help__subcmd__admin,add-group)
+                cmd="copr__subcmd__serve__subcmd__help__subcmd__admin__subcmd__add__subcmd__group"
+                ;;
+            copr__subcmd__serve__subcmd__help__subcmd__admin,add-member)
+                cmd="copr__subcmd__serve__subcmd__help__subcmd__admin__subcmd__add__subcmd__member"
+                ;;
+            copr__subcmd__serve__subcmd__help__subcmd__admin,add-user)
+                cmd="copr__subcmd__serve__subcmd__help__subcmd__admin__subcmd__add__subcmd__user"
+                ;;
+            copr__subcmd__serve__subcmd__help__subcmd__admin,remove-member)
+                cmd="copr__subcmd__serve__subcmd__help__subcmd__admin__subcmd__remove__subcmd__member"
+                ;;
+            copr__subcmd__serve__subcmd__help__subcmd__admin,renew-token)
+                cmd="copr__subcmd__serve__subcmd__help__subcmd__admin__subcmd__renew__subcmd__token"
+                ;;
+            copr__subcmd__serve__subcmd__help__subcmd__admin,seed-bench)
+                cmd="copr__subcmd__serve__subcmd__help__subcmd__admin__subcmd__seed__subcmd__bench"
+                ;;
             *)
                 ;;
         esac
@@ -134,7 +233,7 @@ _copr() {
 
     case "${cmd}" in
         copr)
-            opts="-v -q -h -V --verbose --quiet --output --no-color --help --version completions createrepo key sign bench build srpm mock-config help"
+            opts="-v -q -h -V --verbose --quiet --output --no-color --help --version completions createrepo key sign bench build srpm mock-config serve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -468,7 +567,7 @@ _copr() {
             return 0
             ;;
         copr__subcmd__help)
-            opts="completions createrepo key sign bench build srpm mock-config help"
+            opts="completions createrepo key sign bench build srpm mock-config serve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -638,6 +737,118 @@ _copr() {
         copr__subcmd__help__subcmd__mock__subcmd__config)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__help__subcmd__serve)
+            opts="admin"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__help__subcmd__serve__subcmd__admin)
+            opts="add-user add-group add-member remove-member renew-token seed-bench"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__help__subcmd__serve__subcmd__admin__subcmd__add__subcmd__group)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__help__subcmd__serve__subcmd__admin__subcmd__add__subcmd__member)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__help__subcmd__serve__subcmd__admin__subcmd__add__subcmd__user)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__help__subcmd__serve__subcmd__admin__subcmd__remove__subcmd__member)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__help__subcmd__serve__subcmd__admin__subcmd__renew__subcmd__token)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__help__subcmd__serve__subcmd__admin__subcmd__seed__subcmd__bench)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -854,6 +1065,504 @@ _copr() {
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__serve)
+            opts="-v -q -h -V --config --data --database --listen --public-url --port-file --verbose --quiet --output --no-color --help --version admin help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --public-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__serve__subcmd__admin)
+            opts="-v -q -h -V --config --data --database --verbose --quiet --output --no-color --help --version add-user add-group add-member remove-member renew-token seed-bench help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__serve__subcmd__admin__subcmd__add__subcmd__group)
+            opts="-v -q -h -V --config --data --database --verbose --quiet --output --no-color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__serve__subcmd__admin__subcmd__add__subcmd__member)
+            opts="-v -q -h -V --config --data --database --verbose --quiet --output --no-color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__serve__subcmd__admin__subcmd__add__subcmd__user)
+            opts="-v -q -h -V --admin --config --data --database --verbose --quiet --output --no-color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__serve__subcmd__admin__subcmd__help)
+            opts="add-user add-group add-member remove-member renew-token seed-bench help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__serve__subcmd__admin__subcmd__help__subcmd__add__subcmd__group)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__serve__subcmd__admin__subcmd__help__subcmd__add__subcmd__member)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__serve__subcmd__admin__subcmd__help__subcmd__add__subcmd__user)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__serve__subcmd__admin__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__serve__subcmd__admin__subcmd__help__subcmd__remove__subcmd__member)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__serve__subcmd__admin__subcmd__help__subcmd__renew__subcmd__token)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__serve__subcmd__admin__subcmd__help__subcmd__seed__subcmd__bench)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__serve__subcmd__admin__subcmd__remove__subcmd__member)
+            opts="-v -q -h -V --config --data --database --verbose --quiet --output --no-color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__serve__subcmd__admin__subcmd__renew__subcmd__token)
+            opts="-v -q -h -V --config --data --database --verbose --quiet --output --no-color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__serve__subcmd__admin__subcmd__seed__subcmd__bench)
+            opts="-v -q -h -V --builds --chroot --config --data --database --verbose --quiet --output --no-color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --builds)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --chroot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__serve__subcmd__help)
+            opts="admin help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__serve__subcmd__help__subcmd__admin)
+            opts="add-user add-group add-member remove-member renew-token seed-bench"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__serve__subcmd__help__subcmd__admin__subcmd__add__subcmd__group)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__serve__subcmd__help__subcmd__admin__subcmd__add__subcmd__member)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__serve__subcmd__help__subcmd__admin__subcmd__add__subcmd__user)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__serve__subcmd__help__subcmd__admin__subcmd__remove__subcmd__member)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__serve__subcmd__help__subcmd__admin__subcmd__renew__subcmd__token)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__serve__subcmd__help__subcmd__admin__subcmd__seed__subcmd__bench)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__serve__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;

@@ -39,6 +39,7 @@ complete -c copr -n "__fish_copr_needs_command" -f -a "bench" -d 'Benchmarks aga
 complete -c copr -n "__fish_copr_needs_command" -f -a "build" -d 'Build RPMs from a spec directory, spec file, SRPM, URL or git repository in an isolated buildroot'
 complete -c copr -n "__fish_copr_needs_command" -f -a "srpm" -d 'Make only the source RPM from a spec directory, spec file, URL or git repository'
 complete -c copr -n "__fish_copr_needs_command" -f -a "mock-config" -d 'Print the mock config a build in CHROOT would use (as Copr\'s builder writes it)'
+complete -c copr -n "__fish_copr_needs_command" -f -a "serve" -d 'Run the build service (Copr API v3 compatible), or manage its users with `serve admin`'
 complete -c copr -n "__fish_copr_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c copr -n "__fish_copr_using_subcommand completions" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
 json\t'Machine-readable JSON on stdout'"
@@ -229,17 +230,53 @@ complete -c copr -n "__fish_copr_using_subcommand mock-config" -s q -l quiet -d 
 complete -c copr -n "__fish_copr_using_subcommand mock-config" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
 complete -c copr -n "__fish_copr_using_subcommand mock-config" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c copr -n "__fish_copr_using_subcommand mock-config" -s V -l version -d 'Print version'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config help" -f -a "completions" -d 'Print a shell completion script to stdout'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config help" -f -a "createrepo" -d 'Write rpm-md repository metadata (repodata/) for a directory of RPMs'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config help" -f -a "key" -d 'Generate and export OpenPGP signing keys'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config help" -f -a "sign" -d 'Add OpenPGP header signatures to RPM packages in place (like `rpmsign --addsign`)'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config help" -f -a "bench" -d 'Benchmarks against the tools users would pick instead (createrepo_c, rpmsign)'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config help" -f -a "build" -d 'Build RPMs from a spec directory, spec file, SRPM, URL or git repository in an isolated buildroot'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config help" -f -a "srpm" -d 'Make only the source RPM from a spec directory, spec file, URL or git repository'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config help" -f -a "mock-config" -d 'Print the mock config a build in CHROOT would use (as Copr\'s builder writes it)'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c copr -n "__fish_copr_using_subcommand serve; and not __fish_seen_subcommand_from admin help" -l config -d 'TOML configuration file (keys: listen, public_url, data_dir, database, chroots, upload_limit, token_lifetime_days)' -r -F
+complete -c copr -n "__fish_copr_using_subcommand serve; and not __fish_seen_subcommand_from admin help" -l data -d 'Data directory: SQLite database, results, uploads and project keys [default: ./copr-data]' -r -F
+complete -c copr -n "__fish_copr_using_subcommand serve; and not __fish_seen_subcommand_from admin help" -l database -d 'Database URL: postgres://USER:PASSWORD@HOST/DB or sqlite://PATH [default: SQLite in the data directory]' -r
+complete -c copr -n "__fish_copr_using_subcommand serve; and not __fish_seen_subcommand_from admin help" -l listen -d 'Address to listen on; port 0 picks a free port [default: 127.0.0.1:5000]' -r
+complete -c copr -n "__fish_copr_using_subcommand serve; and not __fish_seen_subcommand_from admin help" -l public-url -d 'The URL clients reach this server at, used in result and repository URLs [default: http://LISTEN-ADDRESS]' -r
+complete -c copr -n "__fish_copr_using_subcommand serve; and not __fish_seen_subcommand_from admin help" -l port-file -d 'Write the bound address (HOST:PORT) to this file once the server listens' -r -F
+complete -c copr -n "__fish_copr_using_subcommand serve; and not __fish_seen_subcommand_from admin help" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand serve; and not __fish_seen_subcommand_from admin help" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand serve; and not __fish_seen_subcommand_from admin help" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand serve; and not __fish_seen_subcommand_from admin help" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand serve; and not __fish_seen_subcommand_from admin help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand serve; and not __fish_seen_subcommand_from admin help" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand serve; and not __fish_seen_subcommand_from admin help" -f -a "admin" -d 'Manage users, groups and API tokens (works on the database directly)'
+complete -c copr -n "__fish_copr_using_subcommand serve; and not __fish_seen_subcommand_from admin help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c copr -n "__fish_copr_using_subcommand serve; and __fish_seen_subcommand_from admin" -l config -d 'TOML configuration file (keys: listen, public_url, data_dir, database, chroots, upload_limit, token_lifetime_days)' -r -F
+complete -c copr -n "__fish_copr_using_subcommand serve; and __fish_seen_subcommand_from admin" -l data -d 'Data directory: SQLite database, results, uploads and project keys [default: ./copr-data]' -r -F
+complete -c copr -n "__fish_copr_using_subcommand serve; and __fish_seen_subcommand_from admin" -l database -d 'Database URL: postgres://USER:PASSWORD@HOST/DB or sqlite://PATH [default: SQLite in the data directory]' -r
+complete -c copr -n "__fish_copr_using_subcommand serve; and __fish_seen_subcommand_from admin" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand serve; and __fish_seen_subcommand_from admin" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand serve; and __fish_seen_subcommand_from admin" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand serve; and __fish_seen_subcommand_from admin" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand serve; and __fish_seen_subcommand_from admin" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand serve; and __fish_seen_subcommand_from admin" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand serve; and __fish_seen_subcommand_from admin" -f -a "add-user" -d 'Create a user and print its API login and token'
+complete -c copr -n "__fish_copr_using_subcommand serve; and __fish_seen_subcommand_from admin" -f -a "add-group" -d 'Create a group; its projects are owned by `@NAME`'
+complete -c copr -n "__fish_copr_using_subcommand serve; and __fish_seen_subcommand_from admin" -f -a "add-member" -d 'Add a user to a group'
+complete -c copr -n "__fish_copr_using_subcommand serve; and __fish_seen_subcommand_from admin" -f -a "remove-member" -d 'Remove a user from a group'
+complete -c copr -n "__fish_copr_using_subcommand serve; and __fish_seen_subcommand_from admin" -f -a "renew-token" -d 'Issue a new API token for a user; the old token stops working'
+complete -c copr -n "__fish_copr_using_subcommand serve; and __fish_seen_subcommand_from admin" -f -a "seed-bench" -d 'Fill a project with builds, for benchmarks'
+complete -c copr -n "__fish_copr_using_subcommand serve; and __fish_seen_subcommand_from admin" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c copr -n "__fish_copr_using_subcommand serve; and __fish_seen_subcommand_from help" -f -a "admin" -d 'Manage users, groups and API tokens (works on the database directly)'
+complete -c copr -n "__fish_copr_using_subcommand serve; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve help" -f -a "completions" -d 'Print a shell completion script to stdout'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve help" -f -a "createrepo" -d 'Write rpm-md repository metadata (repodata/) for a directory of RPMs'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve help" -f -a "key" -d 'Generate and export OpenPGP signing keys'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve help" -f -a "sign" -d 'Add OpenPGP header signatures to RPM packages in place (like `rpmsign --addsign`)'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve help" -f -a "bench" -d 'Benchmarks against the tools users would pick instead (createrepo_c, rpmsign)'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve help" -f -a "build" -d 'Build RPMs from a spec directory, spec file, SRPM, URL or git repository in an isolated buildroot'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve help" -f -a "srpm" -d 'Make only the source RPM from a spec directory, spec file, URL or git repository'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve help" -f -a "mock-config" -d 'Print the mock config a build in CHROOT would use (as Copr\'s builder writes it)'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve help" -f -a "serve" -d 'Run the build service (Copr API v3 compatible), or manage its users with `serve admin`'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "generate" -d 'Generate a signing key for a project: writes DIR/pubkey.gpg and DIR/secret.asc (0600)'
 complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "export" -d 'Print the armored public key of a secret key file to stdout (or write it with --out)'
 complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "createrepo" -d 'Compare `copr createrepo` with createrepo_c on synthetic repositories'
 complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "sign" -d 'Compare `copr sign` with `rpmsign --addsign` (GnuPG)'
 complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "all" -d 'Run every benchmark with default sizes'
+complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from serve" -f -a "admin" -d 'Manage users, groups and API tokens (works on the database directly)'

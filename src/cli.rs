@@ -63,6 +63,8 @@ pub enum Command {
     Srpm(SrpmArgs),
     /// Print the mock config a build in CHROOT would use (as Copr's builder writes it).
     MockConfig(MockConfigArgs),
+    /// Run the build service (Copr API v3 compatible), or manage its users with `serve admin`.
+    Serve(Box<ServeArgs>),
 }
 
 /// Arguments of `copr completions`.
@@ -418,4 +420,100 @@ pub struct MockConfigArgs {
     /// Module to enable in the buildroot, `NAME:STREAM`; repeat for several.
     #[arg(long = "enable-module", value_name = "NAME:STREAM")]
     pub modules: Vec<String>,
+}
+
+// ----- server (`copr serve`) -----
+
+/// Arguments of `copr serve`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = false)]
+pub struct ServeArgs {
+    /// TOML configuration file (keys: listen, public_url, data_dir, database, chroots,
+    /// upload_limit, token_lifetime_days).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
+
+    /// Data directory: SQLite database, results, uploads and project keys [default: ./copr-data].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data: Option<std::path::PathBuf>,
+
+    /// Database URL: postgres://USER:PASSWORD@HOST/DB or sqlite://PATH [default: SQLite in the
+    /// data directory].
+    #[arg(long, global = true, value_name = "URL")]
+    pub database: Option<String>,
+
+    /// Address to listen on; port 0 picks a free port [default: 127.0.0.1:5000].
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+
+    /// The URL clients reach this server at, used in result and repository URLs
+    /// [default: http://LISTEN-ADDRESS].
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+
+    /// Write the bound address (HOST:PORT) to this file once the server listens.
+    #[arg(long, value_name = "FILE")]
+    pub port_file: Option<std::path::PathBuf>,
+
+    #[command(subcommand)]
+    pub action: Option<ServeAction>,
+}
+
+/// Subcommands of `copr serve`.
+#[derive(Debug, Subcommand)]
+pub enum ServeAction {
+    /// Manage users, groups and API tokens (works on the database directly).
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+/// `copr serve admin …`.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create a user and print its API login and token.
+    AddUser {
+        /// The user name (letters, digits, `_`, `.`, `-`).
+        name: String,
+        /// Make the user a site admin (may act on every project).
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Create a group; its projects are owned by `@NAME`.
+    AddGroup {
+        /// The group name.
+        name: String,
+    },
+    /// Add a user to a group.
+    AddMember {
+        /// The group name (with or without `@`).
+        group: String,
+        /// The user name.
+        user: String,
+    },
+    /// Remove a user from a group.
+    RemoveMember {
+        /// The group name (with or without `@`).
+        group: String,
+        /// The user name.
+        user: String,
+    },
+    /// Issue a new API token for a user; the old token stops working.
+    RenewToken {
+        /// The user name.
+        name: String,
+    },
+    /// Fill a project with builds, for benchmarks.
+    #[command(hide = true)]
+    SeedBench {
+        /// Owner of the project (created when missing).
+        owner: String,
+        /// Project name (created when missing).
+        project: String,
+        /// Number of builds to add.
+        #[arg(long, default_value_t = 100_000)]
+        builds: usize,
+        /// Chroot of the project and its builds.
+        #[arg(long, default_value = "fedora-42-x86_64")]
+        chroot: String,
+    },
 }

@@ -8,6 +8,7 @@ mod completions;
 mod createrepo;
 mod key;
 mod mock_config;
+mod serve;
 mod sign;
 
 mod build;
@@ -26,6 +27,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus, CliError> {
         Command::Build(args) => build::run(&global, args),
         Command::Srpm(args) => srpm::run(&global, args),
         Command::MockConfig(args) => mock_config::run(&global, args),
+        Command::Serve(args) => serve::run(&global, *args),
     }
 }
 
