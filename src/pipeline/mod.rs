@@ -312,15 +312,23 @@ struct WorkDir {
 impl WorkDir {
     fn create(resultdir: &Path) -> Result<WorkDir, PipelineError> {
         let parent = resultdir.join(WORK);
-        fs_err::create_dir_all(&parent).map_err(PipelineError::from_io)?;
-        let dir = tempfile::Builder::new()
-            .prefix("job-")
-            .tempdir_in(&parent)
-            .map_err(|source| PipelineError::Io {
-                path: parent.clone(),
-                source,
-            })?;
-        Ok(WorkDir { path: dir.keep() })
+        // A concurrent build may remove the empty `.work` between our two steps; retry then.
+        let mut attempt = 0;
+        loop {
+            fs_err::create_dir_all(&parent).map_err(PipelineError::from_io)?;
+            match tempfile::Builder::new().prefix("job-").tempdir_in(&parent) {
+                Ok(dir) => return Ok(WorkDir { path: dir.keep() }),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && attempt < 5 => {
+                    attempt += 1;
+                }
+                Err(source) => {
+                    return Err(PipelineError::Io {
+                        path: parent.clone(),
+                        source,
+                    });
+                }
+            }
+        }
     }
 }
 
