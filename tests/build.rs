@@ -487,22 +487,23 @@ fn unreadable_directory_is_a_clear_error() {
     std::fs::set_permissions(sb.root(), std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::set_permissions(sb.cwd(), std::fs::Permissions::from_mode(0o777)).unwrap();
     std::fs::set_permissions(&pkg, std::fs::Permissions::from_mode(0o000)).unwrap();
-    let before = sb.files_outside_results();
     let mut cmd = if running_as_root() {
+        // The checkout may be under /root (mode 0700): run a copy the unprivileged user can reach.
+        let bin = sb.root().join("copr-bin");
+        std::fs::copy(env!("CARGO_BIN_EXE_copr"), &bin).unwrap();
         let mut c = assert_cmd::Command::new("setpriv");
-        c.args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            env!("CARGO_BIN_EXE_copr"),
-        ]);
-        c.current_dir(sb.cwd()).env("NO_COLOR", "1");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
+        c.arg(&bin);
+        c.current_dir(sb.cwd())
+            .env("NO_COLOR", "1")
+            .env("HOME", sb.root());
         c
     } else {
         let mut c = assert_cmd::Command::new(env!("CARGO_BIN_EXE_copr"));
         c.current_dir(sb.cwd()).env("NO_COLOR", "1");
         c
     };
+    let before = sb.files_outside_results();
     cmd.arg("build")
         .arg(&pkg)
         .assert()
