@@ -956,3 +956,30 @@ fn nix_kill(pid: u32, sig: libc::c_int) {
     // SAFETY: plain kill(2) on our own child.
     assert_eq!(unsafe { libc::kill(pid as libc::pid_t, sig) }, 0);
 }
+
+/// What `copr build --dry-run` shows for the bundled example: a complete, versioned job spec.
+#[test]
+fn dry_run_of_the_example_snapshot() {
+    let sb = Sandbox::new();
+    let out = sb
+        .copr()
+        .args([
+            "build",
+            "--dry-run",
+            "--backend",
+            "sandbox",
+            "--chroot",
+            "host-x86_64",
+        ])
+        .arg(example("hello"))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    let root = env!("CARGO_MANIFEST_DIR");
+    insta::with_settings!({filters => vec![(root, "[CHECKOUT]")]}, {
+        insta::assert_snapshot!(text);
+    });
+}
