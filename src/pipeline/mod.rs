@@ -811,6 +811,10 @@ fn build_chroot(
     let mut log = LogSink::create(&log_path, opts.reporter.clone(), chroot)?;
     let bwork = work.path.join(format!("rpm-{chroot}"));
     fs_err::create_dir_all(&bwork).map_err(PipelineError::from_io)?;
+    // Packages land in the scratch space first and are renamed into the build directory only
+    // when complete: the chroot directory is a repository other builds read concurrently.
+    let staged = work.path.join(format!("out-{chroot}"));
+    fs_err::create_dir_all(&staged).map_err(PipelineError::from_io)?;
     let repos = job_repos(job, &opts.resultdir, chroot);
     let req = base_request(
         job,
@@ -819,7 +823,7 @@ fn build_chroot(
         },
         chroot,
         &bwork,
-        &dir,
+        &staged,
         &repos,
         &mut log,
         opts.cancel.clone(),
@@ -827,6 +831,14 @@ fn build_chroot(
     let result = backend.build(req);
     drop(log);
     resultdir::remove_quietly(&bwork);
+    if result.is_ok() {
+        for entry in fs_err::read_dir(&staged).map_err(PipelineError::from_io)? {
+            let entry = entry.map_err(PipelineError::from_io)?;
+            fs_err::rename(entry.path(), dir.join(entry.file_name()))
+                .map_err(PipelineError::from_io)?;
+        }
+    }
+    resultdir::remove_quietly(&staged);
     let mut report = ChrootReport {
         chroot: chroot.to_string(),
         state: State::Failed,
