@@ -25,13 +25,14 @@ fn builds_c_program() {
     let srpm = srpm(&*sb, "hello", root.path(), &Opts::default());
     assert_eq!(rpm_q(&srpm, "%{NAME}-%{VERSION}-%{RELEASE}"), "hello-1.0-1");
     assert!(srpm.starts_with(root.path().join("out-srpm-hello")));
-    let r = run(
-        &*sb,
-        BuildKind::Rebuild { srpm },
-        root.path(),
-        "rpm",
-        &Opts::default(),
-    );
+    // The project's own result repository does not exist before its first build.
+    let opts = Opts {
+        repos: vec![copr::mock::RepoSource::Dir(
+            root.path().join("no-results-yet"),
+        )],
+        ..Opts::default()
+    };
+    let r = run(&*sb, BuildKind::Rebuild { srpm }, root.path(), "rpm", &opts);
     let out = r.ok();
     assert_eq!(out.packages.len(), 1, "{:?}", out.packages);
     let pkg = &out.packages[0];
@@ -133,6 +134,8 @@ fn build_is_isolated() {
     assert!(!std::path::Path::new("/usr/copr-probe").exists());
     assert!(has("workdir=written"), "{probe:?}");
     assert!(has("root-entries=0"), "{probe:?}");
+    assert!(has("log-entries=0"), "{probe:?}");
+    assert!(has("userns=denied"), "{probe:?}");
     assert!(has("shadow-bytes=0"), "{probe:?}");
     assert!(has("tmp-entries=0"), "{probe:?}");
     assert!(has("CapEff:0000000000000000"), "{probe:?}");
@@ -209,7 +212,7 @@ fn timeout_and_cancel_kill_everything() {
         let cancel = CancelToken::new();
         opts.cancel = cancel.clone();
         if mode == "timeout" {
-            opts.timeout = Duration::from_secs(3);
+            opts.timeout = Duration::from_secs(8);
         }
         let watcher = {
             let marker = marker.clone();
@@ -232,7 +235,7 @@ fn timeout_and_cancel_kill_everything() {
         let seen = watcher.join().unwrap();
         assert_eq!(seen, 4, "{mode}: the sleeps never all started\n{}", r.log);
         match (mode, r.err()) {
-            ("timeout", BackendError::Timeout(d)) => assert_eq!(*d, Duration::from_secs(3)),
+            ("timeout", BackendError::Timeout(d)) => assert_eq!(*d, Duration::from_secs(8)),
             ("cancel", BackendError::Canceled) => {}
             (_, e) => panic!("{mode}: {e}"),
         }
@@ -310,6 +313,31 @@ fn failure_summaries() {
             );
             assert!(summary.contains("Bad exit status"), "{summary}");
             assert_eq!(copr::mock::failure_summary(&r.log), *summary);
+        }
+        e => panic!("{e}"),
+    }
+    // No compiler error: the failing command and its last output explain the bad exit.
+    let srpm = sandbox_support::srpm(&*sb, "badexit", root.path(), &Opts::default());
+    let r = run(
+        &*sb,
+        BuildKind::Rebuild { srpm },
+        root.path(),
+        "badexit",
+        &Opts::default(),
+    );
+    match r.err() {
+        BackendError::BuildFailed { summary } => {
+            let lines: Vec<&str> = summary.lines().collect();
+            assert_eq!(lines[0], "+ make -f missing.mk", "{summary}");
+            assert!(
+                lines[1].starts_with("make: missing.mk: No such file"),
+                "{summary}"
+            );
+            assert!(
+                lines.last().unwrap().contains("Bad exit status"),
+                "{summary}"
+            );
+            assert!(!summary.contains("all good so far"), "{summary}");
         }
         e => panic!("{e}"),
     }
@@ -404,6 +432,43 @@ fn build_requires_from_repository() {
     );
     // liba-devel's own requirement on liba came along.
     assert!(with.log.contains("installing liba-2.1-1"), "{}", with.log);
+
+    // %generate_buildrequires is run, and what it asks for is installed from the repository.
+    let dyn_srpm = srpm(&*sb, "dynreq", root.path(), &Opts::default());
+    let dynamic = run(
+        &*sb,
+        BuildKind::Rebuild {
+            srpm: dyn_srpm.clone(),
+        },
+        root.path(),
+        "dyn-with-a",
+        &Opts {
+            repos: repos.clone(),
+            ..Opts::default()
+        },
+    );
+    dynamic.ok();
+    assert!(
+        dynamic.log.contains("generating BuildRequires (round 2)"),
+        "{}",
+        dynamic.log
+    );
+    assert!(
+        dynamic.log.contains("installing liba-devel-2.1-1"),
+        "{}",
+        dynamic.log
+    );
+    let dynamic = run(
+        &*sb,
+        BuildKind::Rebuild { srpm: dyn_srpm },
+        root.path(),
+        "dyn-alone",
+        &Opts::default(),
+    );
+    match dynamic.err() {
+        BackendError::UnmetDependencies(missing) => assert_eq!(missing, &["liba-devel >= 2"]),
+        e => panic!("{e}"),
+    }
 
     // A version the repository does not have is unmet, even with the repository.
     let too_new = run(

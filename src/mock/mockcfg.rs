@@ -344,6 +344,16 @@ impl Backend for Mock {
 
         let mut repos = Vec::new();
         for (i, r) in req.repos.iter().enumerate() {
+            if let RepoSource::Dir(d) = r
+                && !d.exists()
+            {
+                let _ = writeln!(
+                    req.log,
+                    "mock: repository {} does not exist yet; skipped",
+                    d.display()
+                );
+                continue;
+            }
             let id = if i == 0 {
                 "copr_base".to_string()
             } else {
