@@ -213,6 +213,10 @@ fn exclusive_arch_skips_the_chroot() {
         .stdout
         .clone();
     let report = json_of(&out);
+    assert_eq!(
+        report["state"], "skipped",
+        "every chroot skipped, as Copr derives it"
+    );
     let chroot = &report["chroots"][0];
     assert_eq!(chroot["state"], "skipped");
     let reason = chroot["reason"].as_str().unwrap();

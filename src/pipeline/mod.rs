@@ -216,7 +216,7 @@ pub struct BuildReport {
 impl BuildReport {
     /// True when the SRPM and every chroot that was not skipped succeeded.
     pub fn succeeded(&self) -> bool {
-        self.state == State::Succeeded
+        matches!(self.state, State::Succeeded | State::Skipped)
     }
 }
 
@@ -657,18 +657,22 @@ pub fn preflight(job: &JobSpec, backend: &dyn Backend) -> Result<(), PipelineErr
 }
 
 /// A build's state from its parts, as Copr derives it: canceled if anything was canceled, else
-/// failed if the SRPM or any chroot failed, else succeeded (skipped chroots do not fail it).
+/// failed if the SRPM or any chroot failed, else succeeded when any chroot succeeded, else
+/// skipped (every chroot excluded by ExclusiveArch/ExcludeArch).
 fn overall_state(report: &BuildReport) -> State {
-    let states = std::iter::once(report.srpm.state).chain(report.chroots.iter().map(|c| c.state));
-    let mut out = State::Succeeded;
-    for s in states {
-        match s {
-            State::Canceled => return State::Canceled,
-            State::Failed => out = State::Failed,
-            _ => {}
-        }
+    let states: Vec<State> = std::iter::once(report.srpm.state)
+        .chain(report.chroots.iter().map(|c| c.state))
+        .collect();
+    if states.contains(&State::Canceled) {
+        State::Canceled
+    } else if states.contains(&State::Failed) {
+        State::Failed
+    } else if !report.chroots.is_empty() && report.chroots.iter().all(|c| c.state == State::Skipped)
+    {
+        State::Skipped
+    } else {
+        State::Succeeded
     }
-    out
 }
 
 /// Run a job end to end: source, SRPM, one binary build per chroot, results.
