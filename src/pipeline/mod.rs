@@ -100,8 +100,12 @@ impl PipelineError {
     /// What the user can do about it, when there is something.
     pub fn hint(&self) -> Option<String> {
         Some(match self {
-            PipelineError::NoSpec { .. } => {
-                "run copr build in a directory with a spec, or give one: copr build path/to/pkg.spec".into()
+            PipelineError::NoSpec { dir } => {
+                let srpms = source::list_with_suffix(dir, ".src.rpm").unwrap_or_default();
+                match srpms.first() {
+                    Some(srpm) => format!("to rebuild the SRPM there: copr build {}", srpm.display()),
+                    None => "run copr build in a directory with a spec, or give one: copr build path/to/pkg.spec".into(),
+                }
             }
             PipelineError::AmbiguousSpec { .. } => "choose one with --spec NAME.spec".into(),
             PipelineError::MissingTool { hint, .. } => (*hint).to_string(),
@@ -111,10 +115,9 @@ impl PipelineError {
             PipelineError::NoMakefile { .. } => {
                 "add a .copr/Makefile with an `srpm` target, or use --method rpmbuild".into()
             }
-            PipelineError::Chroot(_) => format!(
-                "build for this host with --chroot host-{}",
-                host_arch()
-            ),
+            PipelineError::Chroot(_) => {
+                format!("build for this host with --chroot host-{}", host_arch())
+            }
             PipelineError::BuildIdTaken { .. } => {
                 "use another --resultdir, or drop build_id from the job spec".into()
             }
@@ -697,7 +700,14 @@ pub fn build(
             detail: Some(&job.source.describe()),
         },
     );
-    let fetched = match source::fetch(job, &work.path, &opts.resultdir) {
+    let progress = |done, total| {
+        opts.reporter.event(Event::StageProgress {
+            stage: STAGE_SOURCE,
+            done,
+            total,
+        })
+    };
+    let fetched = match source::fetch(job, &work.path, &opts.resultdir, &progress) {
         Ok(f) => f,
         Err(e) => {
             emit(
@@ -939,7 +949,14 @@ pub fn make_srpm(
             detail: Some(&job.source.describe()),
         },
     );
-    let fetched = match source::fetch(job, &work.path, &outdir) {
+    let progress = |done, total| {
+        opts.reporter.event(Event::StageProgress {
+            stage: STAGE_SOURCE,
+            done,
+            total,
+        })
+    };
+    let fetched = match source::fetch(job, &work.path, &outdir, &progress) {
         Ok(f) => f,
         Err(e) => {
             drop(work);
