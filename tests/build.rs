@@ -213,6 +213,10 @@ fn exclusive_arch_skips_the_chroot() {
         .stdout
         .clone();
     let report = json_of(&out);
+    assert_eq!(
+        report["state"], "skipped",
+        "every chroot skipped, as Copr derives it"
+    );
     let chroot = &report["chroots"][0];
     assert_eq!(chroot["state"], "skipped");
     let reason = chroot["reason"].as_str().unwrap();
@@ -487,22 +491,23 @@ fn unreadable_directory_is_a_clear_error() {
     std::fs::set_permissions(sb.root(), std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::set_permissions(sb.cwd(), std::fs::Permissions::from_mode(0o777)).unwrap();
     std::fs::set_permissions(&pkg, std::fs::Permissions::from_mode(0o000)).unwrap();
-    let before = sb.files_outside_results();
     let mut cmd = if running_as_root() {
+        // The checkout may be under /root (mode 0700): run a copy the unprivileged user can reach.
+        let bin = sb.root().join("copr-bin");
+        std::fs::copy(env!("CARGO_BIN_EXE_copr"), &bin).unwrap();
         let mut c = assert_cmd::Command::new("setpriv");
-        c.args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            env!("CARGO_BIN_EXE_copr"),
-        ]);
-        c.current_dir(sb.cwd()).env("NO_COLOR", "1");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
+        c.arg(&bin);
+        c.current_dir(sb.cwd())
+            .env("NO_COLOR", "1")
+            .env("HOME", sb.root());
         c
     } else {
         let mut c = assert_cmd::Command::new(env!("CARGO_BIN_EXE_copr"));
         c.current_dir(sb.cwd()).env("NO_COLOR", "1");
         c
     };
+    let before = sb.files_outside_results();
     cmd.arg("build")
         .arg(&pkg)
         .assert()
@@ -954,4 +959,31 @@ fn interrupt_cancels_the_build_and_cleans_up() {
 fn nix_kill(pid: u32, sig: libc::c_int) {
     // SAFETY: plain kill(2) on our own child.
     assert_eq!(unsafe { libc::kill(pid as libc::pid_t, sig) }, 0);
+}
+
+/// What `copr build --dry-run` shows for the bundled example: a complete, versioned job spec.
+#[test]
+fn dry_run_of_the_example_snapshot() {
+    let sb = Sandbox::new();
+    let out = sb
+        .copr()
+        .args([
+            "build",
+            "--dry-run",
+            "--backend",
+            "sandbox",
+            "--chroot",
+            "host-x86_64",
+        ])
+        .arg(example("hello"))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    let root = env!("CARGO_MANIFEST_DIR");
+    insta::with_settings!({filters => vec![(root, "[CHECKOUT]")]}, {
+        insta::assert_snapshot!(text);
+    });
 }

@@ -155,6 +155,7 @@ fn merge(a: &[String], b: &[String]) -> Vec<String> {
 
 fn is_remote_git(s: &str) -> bool {
     s.starts_with("git://")
+        || s.starts_with("file://")
         || s.starts_with("ssh://")
         || s.starts_with("git+")
         || (s.starts_with("git@") && s.contains(':'))

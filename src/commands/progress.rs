@@ -93,8 +93,16 @@ impl Reporter for TerminalReporter {
             }
             Event::StageProgress { stage, done, total } => {
                 if let Some((bar, _)) = self.bars.lock().expect("not poisoned").get(stage) {
-                    if let Some(t) = total {
-                        bar.set_length(t);
+                    // Stage progress is bytes downloaded (the only progress the pipeline reports).
+                    if bar.length() != total {
+                        let template = match total {
+                            Some(t) => {
+                                bar.set_length(t);
+                                "{spinner} {msg} {bytes}/{total_bytes} {elapsed:.dim}"
+                            }
+                            None => "{spinner} {msg} {bytes} {elapsed:.dim}",
+                        };
+                        bar.set_style(ProgressStyle::with_template(template).expect("valid"));
                     }
                     bar.set_position(done);
                 }

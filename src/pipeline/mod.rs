@@ -100,8 +100,12 @@ impl PipelineError {
     /// What the user can do about it, when there is something.
     pub fn hint(&self) -> Option<String> {
         Some(match self {
-            PipelineError::NoSpec { .. } => {
-                "run copr build in a directory with a spec, or give one: copr build path/to/pkg.spec".into()
+            PipelineError::NoSpec { dir } => {
+                let srpms = source::list_with_suffix(dir, ".src.rpm").unwrap_or_default();
+                match srpms.first() {
+                    Some(srpm) => format!("to rebuild the SRPM there: copr build {}", srpm.display()),
+                    None => "run copr build in a directory with a spec, or give one: copr build path/to/pkg.spec".into(),
+                }
             }
             PipelineError::AmbiguousSpec { .. } => "choose one with --spec NAME.spec".into(),
             PipelineError::MissingTool { hint, .. } => (*hint).to_string(),
@@ -111,10 +115,9 @@ impl PipelineError {
             PipelineError::NoMakefile { .. } => {
                 "add a .copr/Makefile with an `srpm` target, or use --method rpmbuild".into()
             }
-            PipelineError::Chroot(_) => format!(
-                "build for this host with --chroot host-{}",
-                host_arch()
-            ),
+            PipelineError::Chroot(_) => {
+                format!("build for this host with --chroot host-{}", host_arch())
+            }
             PipelineError::BuildIdTaken { .. } => {
                 "use another --resultdir, or drop build_id from the job spec".into()
             }
@@ -216,7 +219,7 @@ pub struct BuildReport {
 impl BuildReport {
     /// True when the SRPM and every chroot that was not skipped succeeded.
     pub fn succeeded(&self) -> bool {
-        self.state == State::Succeeded
+        matches!(self.state, State::Succeeded | State::Skipped)
     }
 }
 
@@ -312,15 +315,23 @@ struct WorkDir {
 impl WorkDir {
     fn create(resultdir: &Path) -> Result<WorkDir, PipelineError> {
         let parent = resultdir.join(WORK);
-        fs_err::create_dir_all(&parent).map_err(PipelineError::from_io)?;
-        let dir = tempfile::Builder::new()
-            .prefix("job-")
-            .tempdir_in(&parent)
-            .map_err(|source| PipelineError::Io {
-                path: parent.clone(),
-                source,
-            })?;
-        Ok(WorkDir { path: dir.keep() })
+        // A concurrent build may remove the empty `.work` between our two steps; retry then.
+        let mut attempt = 0;
+        loop {
+            fs_err::create_dir_all(&parent).map_err(PipelineError::from_io)?;
+            match tempfile::Builder::new().prefix("job-").tempdir_in(&parent) {
+                Ok(dir) => return Ok(WorkDir { path: dir.keep() }),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && attempt < 5 => {
+                    attempt += 1;
+                }
+                Err(source) => {
+                    return Err(PipelineError::Io {
+                        path: parent.clone(),
+                        source,
+                    });
+                }
+            }
+        }
     }
 }
 
@@ -649,18 +660,22 @@ pub fn preflight(job: &JobSpec, backend: &dyn Backend) -> Result<(), PipelineErr
 }
 
 /// A build's state from its parts, as Copr derives it: canceled if anything was canceled, else
-/// failed if the SRPM or any chroot failed, else succeeded (skipped chroots do not fail it).
+/// failed if the SRPM or any chroot failed, else succeeded when any chroot succeeded, else
+/// skipped (every chroot excluded by ExclusiveArch/ExcludeArch).
 fn overall_state(report: &BuildReport) -> State {
-    let states = std::iter::once(report.srpm.state).chain(report.chroots.iter().map(|c| c.state));
-    let mut out = State::Succeeded;
-    for s in states {
-        match s {
-            State::Canceled => return State::Canceled,
-            State::Failed => out = State::Failed,
-            _ => {}
-        }
+    let states: Vec<State> = std::iter::once(report.srpm.state)
+        .chain(report.chroots.iter().map(|c| c.state))
+        .collect();
+    if states.contains(&State::Canceled) {
+        State::Canceled
+    } else if states.contains(&State::Failed) {
+        State::Failed
+    } else if !report.chroots.is_empty() && report.chroots.iter().all(|c| c.state == State::Skipped)
+    {
+        State::Skipped
+    } else {
+        State::Succeeded
     }
-    out
 }
 
 /// Run a job end to end: source, SRPM, one binary build per chroot, results.
@@ -685,7 +700,14 @@ pub fn build(
             detail: Some(&job.source.describe()),
         },
     );
-    let fetched = match source::fetch(job, &work.path, &opts.resultdir) {
+    let progress = |done, total| {
+        opts.reporter.event(Event::StageProgress {
+            stage: STAGE_SOURCE,
+            done,
+            total,
+        })
+    };
+    let fetched = match source::fetch(job, &work.path, &opts.resultdir, &progress) {
         Ok(f) => f,
         Err(e) => {
             emit(
@@ -803,6 +825,10 @@ fn build_chroot(
     let mut log = LogSink::create(&log_path, opts.reporter.clone(), chroot)?;
     let bwork = work.path.join(format!("rpm-{chroot}"));
     fs_err::create_dir_all(&bwork).map_err(PipelineError::from_io)?;
+    // Packages land in the scratch space first and are renamed into the build directory only
+    // when complete: the chroot directory is a repository other builds read concurrently.
+    let staged = work.path.join(format!("out-{chroot}"));
+    fs_err::create_dir_all(&staged).map_err(PipelineError::from_io)?;
     let repos = job_repos(job, &opts.resultdir, chroot);
     let req = base_request(
         job,
@@ -811,7 +837,7 @@ fn build_chroot(
         },
         chroot,
         &bwork,
-        &dir,
+        &staged,
         &repos,
         &mut log,
         opts.cancel.clone(),
@@ -819,6 +845,14 @@ fn build_chroot(
     let result = backend.build(req);
     drop(log);
     resultdir::remove_quietly(&bwork);
+    if result.is_ok() {
+        for entry in fs_err::read_dir(&staged).map_err(PipelineError::from_io)? {
+            let entry = entry.map_err(PipelineError::from_io)?;
+            fs_err::rename(entry.path(), dir.join(entry.file_name()))
+                .map_err(PipelineError::from_io)?;
+        }
+    }
+    resultdir::remove_quietly(&staged);
     let mut report = ChrootReport {
         chroot: chroot.to_string(),
         state: State::Failed,
@@ -915,7 +949,14 @@ pub fn make_srpm(
             detail: Some(&job.source.describe()),
         },
     );
-    let fetched = match source::fetch(job, &work.path, &outdir) {
+    let progress = |done, total| {
+        opts.reporter.event(Event::StageProgress {
+            stage: STAGE_SOURCE,
+            done,
+            total,
+        })
+    };
+    let fetched = match source::fetch(job, &work.path, &outdir, &progress) {
         Ok(f) => f,
         Err(e) => {
             drop(work);

@@ -179,7 +179,12 @@ pub fn check(job: &JobSpec) -> Result<(), PipelineError> {
 
 /// Fetch the source into `workdir`: download a URL, clone a git repository, copy a local tree an
 /// SRPM method will write into. Local specs and SRPMs are used in place (read-only).
-pub fn fetch(job: &JobSpec, workdir: &Path, resultdir: &Path) -> Result<Fetched, PipelineError> {
+pub fn fetch(
+    job: &JobSpec,
+    workdir: &Path,
+    resultdir: &Path,
+    progress: &dyn Fn(u64, Option<u64>),
+) -> Result<Fetched, PipelineError> {
     match &job.source {
         Source::Srpm { path } => Ok(Fetched::Srpm(path.clone())),
         Source::Spec { path } => Ok(Fetched::Spec {
@@ -208,7 +213,7 @@ pub fn fetch(job: &JobSpec, workdir: &Path, resultdir: &Path) -> Result<Fetched,
             fs_err::create_dir_all(&dir).map_err(PipelineError::from_io)?;
             let name = url_file_name(url).unwrap_or_else(|| "download".to_string());
             let dest = dir.join(&name);
-            fetch::download(url, &dest, Duration::from_secs(job.timeout))?;
+            fetch::download(url, &dest, Duration::from_secs(job.timeout), progress)?;
             if is_rpm(&dest) {
                 read_header(&dest)?;
                 return Ok(Fetched::Srpm(dest));
@@ -557,6 +562,7 @@ impl MethodCtx<'_> {
                 &url,
                 &staging.join(&name),
                 Duration::from_secs(self.job.timeout),
+                &|_, _| {},
             )?;
         }
         Ok(staging)
