@@ -153,7 +153,10 @@ pub struct ProjectSettings {
     pub follow_fedora_branching: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub devel_mode: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "number_as_string"
+    )]
     pub delete_after_days: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multilib: Option<bool>,
@@ -167,7 +170,10 @@ pub struct ProjectSettings {
     pub runtime_dependencies: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub packit_forge_projects_allowed: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "number_as_string"
+    )]
     pub repo_priority: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub storage: Option<String>,
@@ -180,7 +186,10 @@ pub struct BuildOptions {
     pub chroots: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exclude_chroots: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "number_as_string"
+    )]
     pub timeout: Option<u64>,
     pub background: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -189,9 +198,15 @@ pub struct BuildOptions {
     pub bootstrap: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub isolation: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "number_as_string"
+    )]
     pub after_build_id: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "number_as_string"
+    )]
     pub with_build_id: Option<i64>,
 }
 
@@ -215,9 +230,15 @@ pub struct ScmSource {
 /// Per-package settings shared by every source type; unset fields are not sent.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct PackageSettings {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "number_as_string"
+    )]
     pub max_builds: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "number_as_string"
+    )]
     pub timeout: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chroot_denylist: Option<String>,
@@ -886,8 +907,21 @@ impl Client {
 fn insert_project(body: &mut Map<String, Value>, project: &ProjectRef) {
     body.insert("ownername".into(), Value::String(project.owner.clone()));
     body.insert("projectname".into(), Value::String(project.project.clone()));
-    if let Some(dir) = project.dirname_if_custom() {
-        body.insert("project_dirname".into(), Value::String(dir.to_string()));
+    body.insert(
+        "project_dirname".into(),
+        Value::String(project.dirname.clone()),
+    );
+}
+
+/// Numbers typed on copr-cli's command line reach the server as strings; send them the same
+/// way so any server that accepts copr-cli accepts us.
+fn number_as_string<S: serde::Serializer, N: std::fmt::Display>(
+    v: &Option<N>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(n) => s.serialize_str(&n.to_string()),
+        None => s.serialize_none(),
     }
 }
 

@@ -185,7 +185,9 @@ pub struct ProjectChroot {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Meta {
+    #[serde(deserialize_with = "lenient_u64")]
     pub limit: Option<u64>,
+    #[serde(deserialize_with = "lenient_u64")]
     pub offset: Option<u64>,
     pub order: Option<String>,
     pub order_type: Option<String>,
@@ -197,6 +199,15 @@ pub struct Page<T> {
     pub items: Vec<T>,
     #[serde(default)]
     pub meta: Meta,
+}
+
+/// A count that some frontends echo back as the query string's text.
+fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    Ok(match Option::<Value>::deserialize(d)? {
+        Some(Value::Number(n)) => n.as_u64(),
+        Some(Value::String(s)) => s.trim().parse().ok(),
+        _ => None,
+    })
 }
 
 /// Lists come as JSON arrays, but older frontends and some fields use one space-separated
