@@ -4,11 +4,13 @@ use crate::cli::{Cli, Command, GlobalArgs};
 use crate::error::{CliError, ExitStatus};
 
 mod add_package_scm;
+mod bench;
 mod build_package;
 mod buildscm;
 mod cancel;
 mod completions;
 mod create;
+mod createrepo;
 mod delete;
 mod delete_build;
 mod download_build;
@@ -17,6 +19,7 @@ mod fork;
 mod get;
 mod get_chroot;
 mod get_package;
+mod key;
 mod list;
 mod list_builds;
 mod list_chroots;
@@ -24,6 +27,8 @@ mod list_packages;
 mod modify;
 mod regenerate_repos;
 pub mod remote;
+mod serve;
+mod sign;
 mod status;
 mod watch_build;
 mod whoami;
@@ -33,6 +38,11 @@ pub fn run(cli: Cli) -> Result<ExitStatus, CliError> {
     let global = cli.global;
     match cli.command {
         Command::Completions(args) => completions::run(&global, args),
+        Command::Createrepo(args) => createrepo::run(&global, args),
+        Command::Key(args) => key::run(&global, args),
+        Command::Sign(args) => sign::run(&global, args),
+        Command::Bench(args) => bench::run(&global, args),
+        Command::Serve(args) => serve::run(&global, *args),
         Command::Whoami(args) => whoami::run(&global, args),
         Command::List(args) => list::run(&global, args),
         Command::Get(args) => get::run(&global, args),
