@@ -273,6 +273,9 @@ const OUR_EXTRA_QUERY: &[&str] = &["offset", "limit"];
 /// the same arguments, and prints the same text where copr-cli's output is meant for scripts.
 #[test]
 fn requests_match_copr_cli() {
+    if copr_cli_path().is_none() {
+        return;
+    }
     for case in CASES {
         eprintln!("case {:?}", case.args);
         let theirs_stub = Stub::copr_like();
@@ -787,4 +790,412 @@ fn download_build_fetches_rpms_per_chroot() {
     assert_code(&out, 0);
     assert!(dest.join("fedora-40-x86_64/builder-live.log.gz").exists());
     assert!(!stderr(&out).contains("Failed"), "{}", stderr(&out));
+}
+
+// ----- end to end against `copr serve` -----
+
+mod server_support;
+
+/// A running `copr serve` with user alice (and bob), and homes with their configs.
+struct Live {
+    _dir: tempfile::TempDir,
+    server: server_support::Server,
+    alice: Home,
+    bob: Home,
+}
+
+fn live() -> Live {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = server_support::Server::start(&data, &[]);
+    let home = |name: &str| {
+        let c = server_support::add_user(&data, name, &[]);
+        Home::for_user(&server.url, &c.login, &c.username, &c.token)
+    };
+    let (alice, bob) = (home("alice"), home("bob"));
+    Live {
+        _dir: dir,
+        server,
+        alice,
+        bob,
+    }
+}
+
+fn json_of(o: &std::process::Output) -> Value {
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", stdout(o)))
+}
+
+/// The ID from copr-cli's `Created builds: N` line.
+fn created_build(o: &std::process::Output) -> i64 {
+    stdout(o)
+        .lines()
+        .find_map(|l| l.strip_prefix("Created builds: "))
+        .unwrap_or_else(|| panic!("no `Created builds:` in {}", stdout(o)))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// Every remote command against the real server: exit codes, key output, JSON output, and what
+/// our client created is what copr-cli sees (and the other way round).
+#[test]
+fn remote_commands_against_copr_serve() {
+    let Live {
+        _dir,
+        server,
+        alice,
+        ..
+    } = live();
+    let cli = copr_cli_path().is_some();
+
+    // whoami asks the server.
+    let out = alice.copr(&["whoami"]);
+    assert_code(&out, 0);
+    assert_eq!(stdout(&out), "alice\n");
+    assert_eq!(
+        json_of(&alice.copr(&["whoami", "--output", "json"]))["name"],
+        "alice"
+    );
+
+    // list-chroots offers what projects can use.
+    let out = alice.copr(&["list-chroots"]);
+    assert_code(&out, 0);
+    assert!(
+        stdout(&out).lines().any(|l| l == "fedora-42-x86_64"),
+        "{}",
+        stdout(&out)
+    );
+    let chroots = json_of(&alice.copr(&["list-chroots", "--output", "json"]));
+    assert!(chroots.get("epel-9-x86_64").is_some(), "{chroots}");
+
+    // create, get, list.
+    let out = alice.copr(&[
+        "create",
+        "hello",
+        "--chroot",
+        "fedora-42-x86_64",
+        "--chroot",
+        "epel-9-x86_64",
+        "--description",
+        "Hello world",
+        "--repo",
+        "https://repo.example.org/el/",
+    ]);
+    if !out.status.success() {
+        eprintln!(
+            "server log {}:\n{}",
+            server.log.display(),
+            server.log_text()
+        );
+    }
+    assert_code(&out, 0);
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "New project was successfully created: {}/coprs/alice/hello/\n",
+            server.url
+        )
+    );
+    let p = json_of(&alice.copr(&["get", "hello", "--output", "json"]));
+    assert_eq!(p["full_name"], "alice/hello");
+    assert_eq!(p["description"], "Hello world");
+    assert_eq!(
+        p["additional_repos"],
+        json!(["https://repo.example.org/el/"])
+    );
+    let repos: Vec<&String> = p["chroot_repos"].as_object().unwrap().keys().collect();
+    assert_eq!(repos, ["epel-9-x86_64", "fedora-42-x86_64"]);
+    let out = alice.copr(&["list"]);
+    assert_code(&out, 0);
+    assert!(stdout(&out).contains("alice/hello"), "{}", stdout(&out));
+    let list = json_of(&alice.copr(&["list", "alice", "--output", "json"]));
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    if cli {
+        let out = alice.copr_cli(&["get", "alice/hello"]);
+        assert_code(&out, 0);
+        assert!(stdout(&out).contains("Hello world"), "{}", stdout(&out));
+    }
+
+    // modify changes only what is given.
+    let out = alice.copr(&[
+        "modify",
+        "hello",
+        "--description",
+        "Changed",
+        "--enable-net",
+        "on",
+    ]);
+    assert_code(&out, 0);
+    let p = json_of(&alice.copr(&["get", "alice/hello", "--output", "json"]));
+    assert_eq!(
+        (p["description"].as_str(), p["enable_net"].as_bool()),
+        (Some("Changed"), Some(true))
+    );
+    assert_eq!(
+        p["additional_repos"],
+        json!(["https://repo.example.org/el/"])
+    );
+
+    // edit-chroot / get-chroot, checked with copr-cli.
+    let out = alice.copr(&[
+        "edit-chroot",
+        "hello/fedora-42-x86_64",
+        "--packages",
+        "gcc make",
+        "--rpmbuild-with",
+        "tests",
+    ]);
+    assert_code(&out, 0);
+    assert_eq!(stdout(&out), "Edit chroot operation was successful.\n");
+    let c = json_of(&alice.copr(&[
+        "get-chroot",
+        "alice/hello/fedora-42-x86_64",
+        "--output",
+        "json",
+    ]));
+    assert_eq!(c["additional_packages"], json!(["gcc", "make"]));
+    assert_eq!(c["with_opts"], json!(["tests"]));
+    let out = alice.copr(&["get-chroot", "hello/fedora-42-x86_64"]);
+    assert!(stdout(&out).contains("gcc make"), "{}", stdout(&out));
+    if cli {
+        let out = alice.copr_cli(&[
+            "get-chroot",
+            "alice/hello/fedora-42-x86_64",
+            "--output-format",
+            "json",
+        ]);
+        assert_code(&out, 0);
+        let c: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(c["additional_packages"], json!(["gcc", "make"]));
+    }
+
+    // Packages.
+    let out = alice.copr(&[
+        "add-package-scm",
+        "hello",
+        "--name",
+        "hello",
+        "--clone-url",
+        "https://example.org/hello.git",
+        "--commit",
+        "main",
+    ]);
+    assert_code(&out, 0);
+    assert_code(
+        &alice.copr(&[
+            "edit-package-scm",
+            "hello",
+            "--name",
+            "hello",
+            "--commit",
+            "v2",
+        ]),
+        0,
+    );
+    let pkg = json_of(&alice.copr(&[
+        "get-package",
+        "hello",
+        "--name",
+        "hello",
+        "--output",
+        "json",
+    ]));
+    assert_eq!(pkg["source_type"], "scm");
+    assert_eq!(
+        pkg["source_dict"]["clone_url"],
+        "https://example.org/hello.git"
+    );
+    assert_eq!(pkg["source_dict"]["committish"], "v2");
+    let out = alice.copr(&["list-packages", "hello"]);
+    assert!(
+        stdout(&out).contains("https://example.org/hello.git @v2"),
+        "{}",
+        stdout(&out)
+    );
+    if cli {
+        let out = alice.copr_cli(&["get-package", "alice/hello", "--name", "hello"]);
+        assert_code(&out, 0);
+        assert!(
+            stdout(&out).contains("https://example.org/hello.git"),
+            "{}",
+            stdout(&out)
+        );
+    }
+
+    // Builds: from the package and from SCM; they wait for a builder.
+    let out = alice.copr(&["build-package", "hello", "--name", "hello", "--nowait"]);
+    assert_code(&out, 0);
+    assert!(
+        stdout(&out).starts_with("Build was added to hello:\n"),
+        "{}",
+        stdout(&out)
+    );
+    let b1 = created_build(&out);
+    assert!(stdout(&out).contains(&format!("{}/coprs/build/{b1}", server.url)));
+    let b2 = json_of(&alice.copr(&[
+        "buildscm",
+        "hello",
+        "--clone-url",
+        "https://example.org/other.git",
+        "--nowait",
+        "-r",
+        "fedora-42-x86_64",
+        "--output",
+        "json",
+    ]));
+    let b2_id = b2["id"].as_i64().unwrap();
+    assert_eq!(b2["chroots"], json!(["fedora-42-x86_64"]));
+    assert_eq!(
+        stdout(&alice.copr(&["status", &b1.to_string()])),
+        "pending\n"
+    );
+    let builds = json_of(&alice.copr(&["list-builds", "hello", "--output", "json"]));
+    let ids: Vec<i64> = builds
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["id"].as_i64().unwrap())
+        .collect();
+    assert!(ids.contains(&b1) && ids.contains(&b2_id), "{ids:?}");
+    let out = alice.copr(&["list-builds", "hello"]);
+    assert_eq!(stdout(&out).lines().count(), 3, "{}", stdout(&out));
+    if cli {
+        // A build copr-cli created is visible to us, and ours to copr-cli.
+        let out = alice.copr_cli(&[
+            "build",
+            "alice/hello",
+            "https://example.org/hello-1.0-1.src.rpm",
+            "--nowait",
+        ]);
+        assert_code(&out, 0);
+        let b3 = created_build(&out);
+        let ours = alice.copr(&["status", &b3.to_string()]);
+        assert_code(&ours, 0);
+        let theirs = alice.copr_cli(&["status", &b1.to_string()]);
+        assert_eq!(
+            stdout(&theirs),
+            stdout(&alice.copr(&["status", &b1.to_string()]))
+        );
+        let out = alice.copr_cli(&["list-builds", "alice/hello"]);
+        assert!(
+            stdout(&out).contains(&b2_id.to_string()),
+            "{}",
+            stdout(&out)
+        );
+    }
+
+    // Cancel, watch (exit 4 for a canceled build), delete.
+    let out = alice.copr(&["cancel", &b1.to_string()]);
+    assert_code(&out, 0);
+    assert_eq!(stdout(&out), "canceled\n");
+    let out = alice.copr(&["watch-build", &b1.to_string(), "--poll-interval", "1"]);
+    assert_code(&out, 4);
+    assert!(
+        stdout(&out).contains(&format!("Build {b1}: canceled")),
+        "{}",
+        stdout(&out)
+    );
+    let out = alice.copr(&["delete-build", &b1.to_string()]);
+    assert_code(&out, 0);
+    assert_eq!(stdout(&out), format!("Build(s) {b1} were deleted.\n"));
+    let out = alice.copr(&["status", &b1.to_string()]);
+    assert_code(&out, 1);
+
+    // Fork, regenerate-repos, delete.
+    let out = alice.copr(&["fork", "hello", "hello-fork"]);
+    assert_code(&out, 0);
+    assert!(
+        stdout(&out).contains("Forking project alice/hello for you into alice/hello-fork"),
+        "{}",
+        stdout(&out)
+    );
+    let out = alice.copr(&["fork", "hello", "hello-fork"]);
+    assert_code(&out, 2);
+    assert!(stderr(&out).contains("--confirm"), "{}", stderr(&out));
+    if cli {
+        assert_code(&alice.copr_cli(&["get", "alice/hello-fork"]), 0);
+    }
+    let out = alice.copr(&["regenerate-repos", "hello"]);
+    assert_code(&out, 0);
+    assert!(stdout(&out).contains("'alice/hello'"), "{}", stdout(&out));
+    let out = alice.copr(&["delete", "hello-fork"]);
+    assert_code(&out, 0);
+    assert_eq!(stdout(&out), "Project hello-fork has been deleted.\n");
+    let out = alice.copr(&["get", "hello-fork"]);
+    assert_code(&out, 1);
+    assert!(stderr(&out).contains("not found"), "{}", stderr(&out));
+    if cli {
+        assert_code(&alice.copr_cli(&["get", "alice/hello-fork"]), 1);
+    }
+}
+
+/// Against the real server: a wrong token exits 7, someone else's project 7 (403), an unknown
+/// project 1, and a stopped server 1 with its URL.
+#[test]
+fn error_paths_against_copr_serve() {
+    let Live {
+        _dir,
+        server,
+        alice,
+        bob,
+    } = live();
+    assert_code(
+        &alice.copr(&["create", "hello", "--chroot", "fedora-42-x86_64"]),
+        0,
+    );
+
+    let text = std::fs::read_to_string(&alice.config).unwrap();
+    let wrong = Home::with_config(&text.replace("token = ", "token = x"));
+    let out = wrong.copr(&["whoami"]);
+    assert_code(&out, 7);
+    assert!(
+        stderr(&out).contains("authentication failed"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("hint: check `login` and `token`"),
+        "{}",
+        stderr(&out)
+    );
+    assert_code(
+        &wrong.copr(&["create", "other", "--chroot", "fedora-42-x86_64"]),
+        7,
+    );
+
+    let out = bob.copr(&["modify", "alice/hello", "--description", "mine now"]);
+    assert_code(&out, 7);
+    let out = bob.copr(&[
+        "buildscm",
+        "alice/hello",
+        "--clone-url",
+        "https://example.org/x.git",
+        "--nowait",
+    ]);
+    assert_code(&out, 7);
+    let p = json_of(&bob.copr(&["get", "alice/hello", "--output", "json"]));
+    assert_eq!(p["description"], Value::Null);
+
+    let out = alice.copr(&["get", "nope"]);
+    assert_code(&out, 1);
+    let out = alice.copr(&["get-package", "hello", "--name", "nope"]);
+    assert_code(&out, 1);
+    let out = alice.copr(&["list", "nobody"]);
+    assert_code(&out, 0);
+    assert!(
+        stderr(&out).contains("No copr retrieved for user: 'nobody'"),
+        "{}",
+        stderr(&out)
+    );
+
+    let url = server.url.clone();
+    server.stop();
+    let out = alice.copr(&["status", "1"]);
+    assert_code(&out, 1);
+    assert!(
+        stderr(&out).contains(&format!("cannot connect to {url}")),
+        "{}",
+        stderr(&out)
+    );
 }

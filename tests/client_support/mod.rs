@@ -280,6 +280,14 @@ impl Home {
         ))
     }
 
+    /// A home whose config holds these credentials for `copr_url`.
+    pub fn for_user(copr_url: &str, login: &str, username: &str, token: &str) -> Home {
+        Home::with_config(&format!(
+            "[copr-cli]\nlogin = {login}\nusername = {username}\ntoken = {token}\n\
+             copr_url = {copr_url}\nencrypted = False\n"
+        ))
+    }
+
     pub fn with_config(text: &str) -> Home {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("copr.conf");
@@ -299,9 +307,10 @@ impl Home {
         cmd.output().expect("run copr")
     }
 
-    /// Run the real copr-cli with this config.
+    /// Run the real copr-cli with this config (see [`copr_cli_path`]).
     pub fn copr_cli(&self, args: &[&str]) -> Output {
-        let mut cmd = std::process::Command::new(copr_cli_path());
+        let cli = copr_cli_path().expect("copr-cli is installed");
+        let mut cmd = std::process::Command::new(cli);
         cmd.arg("--config")
             .arg(&self.config)
             .args(args)
@@ -312,17 +321,22 @@ impl Home {
 }
 
 /// `$COPR_TEST_VENV/bin/copr-cli` (set by scripts/run-tests.sh), else this tree's test venv.
-pub fn copr_cli_path() -> PathBuf {
+/// `None` when it is not installed, which fails under CI=true.
+pub fn copr_cli_path() -> Option<PathBuf> {
     let venv = std::env::var_os("COPR_TEST_VENV")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-venv"));
     let bin = venv.join("bin/copr-cli");
+    if bin.exists() {
+        return Some(bin);
+    }
     assert!(
-        bin.exists(),
-        "{} is missing: run `scripts/install-deps.sh --test`",
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{} is missing under CI=true: run `scripts/install-deps.sh --test`",
         bin.display()
     );
-    bin
+    eprintln!("skipped: copr-cli is not installed (scripts/install-deps.sh --test)");
+    None
 }
 
 pub fn stdout(o: &Output) -> String {
