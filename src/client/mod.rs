@@ -738,7 +738,13 @@ impl Client {
             url: url.to_string(),
             source,
         };
-        let mut response = self.http.get(url).send().map_err(transport)?;
+        // Results can be large: allow far longer than an API call.
+        let mut response = self
+            .http
+            .get(url)
+            .timeout(Duration::from_secs(6 * 3600))
+            .send()
+            .map_err(transport)?;
         if response.status() == reqwest::StatusCode::NOT_FOUND {
             return Ok(false);
         }

@@ -12,8 +12,18 @@ pub enum NameError {
         what: &'static str,
         reason: String,
     },
-    #[error("`{arg}` names no owner and the configuration has no username; write it as {expected}")]
+    #[error("{}", no_owner_message(arg, expected))]
     NoOwner { arg: String, expected: &'static str },
+}
+
+fn no_owner_message(arg: &str, expected: &str) -> String {
+    if arg.is_empty() {
+        format!("no owner given and the configuration has no `username`; pass {expected}")
+    } else {
+        format!(
+            "`{arg}` names no owner and the configuration has no `username`; write it as {expected}"
+        )
+    }
 }
 
 /// A project as named on the command line.
@@ -132,7 +142,7 @@ pub fn resolve_owner(arg: Option<&str>, default_owner: Option<&str>) -> Result<S
             .map(str::to_string)
             .ok_or_else(|| NameError::NoOwner {
                 arg: String::new(),
-                expected: "an explicit USER or @GROUP argument",
+                expected: "a USER or @GROUP argument",
             }),
     }
 }

@@ -32,6 +32,7 @@ pub fn run(global: &GlobalArgs, args: GetPackageArgs) -> Result<ExitStatus, CliE
     if let Some(dict) = pkg.source_dict.as_ref().and_then(|d| d.as_object()) {
         for (k, v) in dict {
             let text = match v {
+                serde_json::Value::String(s) if s.is_empty() => continue,
                 serde_json::Value::String(s) => s.clone(),
                 serde_json::Value::Null => continue,
                 other => other.to_string(),

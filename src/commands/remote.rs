@@ -145,10 +145,18 @@ pub fn fields(rows: Vec<(&str, String)>) -> Table {
     t
 }
 
-/// Print a table; lines carry no trailing spaces.
+/// Print a table flush left, without trailing spaces.
 pub fn print_table(table: &Table) -> Result<(), CliError> {
+    let lines: Vec<String> = table.lines().collect();
+    // Every cell is padded by one space on the left; drop it from the first column.
+    let indented = lines.iter().all(|l| l.is_empty() || l.starts_with(' '));
     let mut out = std::io::stdout().lock();
-    for line in table.lines() {
+    for line in &lines {
+        let line = if indented {
+            line.strip_prefix(' ').unwrap_or(line)
+        } else {
+            line
+        };
         writeln!(out, "{}", line.trim_end()).status(ExitStatus::Generic)?;
     }
     Ok(())
