@@ -40,6 +40,29 @@ complete -c copr -n "__fish_copr_needs_command" -f -a "build" -d 'Build RPMs fro
 complete -c copr -n "__fish_copr_needs_command" -f -a "srpm" -d 'Make only the source RPM from a spec directory, spec file, URL or git repository'
 complete -c copr -n "__fish_copr_needs_command" -f -a "mock-config" -d 'Print the mock config a build in CHROOT would use (as Copr\'s builder writes it)'
 complete -c copr -n "__fish_copr_needs_command" -f -a "serve" -d 'Run the build service (Copr API v3 compatible), or manage its users with `serve admin`'
+complete -c copr -n "__fish_copr_needs_command" -f -a "whoami" -d 'Print the user name the configured API token belongs to'
+complete -c copr -n "__fish_copr_needs_command" -f -a "list" -d 'List the projects of a user or @group (default: yourself)'
+complete -c copr -n "__fish_copr_needs_command" -f -a "get" -d 'Show one project'
+complete -c copr -n "__fish_copr_needs_command" -f -a "create" -d 'Create a project'
+complete -c copr -n "__fish_copr_needs_command" -f -a "modify" -d 'Change settings of an existing project; options not given are left unchanged'
+complete -c copr -n "__fish_copr_needs_command" -f -a "delete" -d 'Delete a project with all its builds'
+complete -c copr -n "__fish_copr_needs_command" -f -a "fork" -d 'Fork a project (settings, packages and latest builds) into a new or existing one'
+complete -c copr -n "__fish_copr_needs_command" -f -a "regenerate-repos" -d 'Regenerate the repository metadata of a project'
+complete -c copr -n "__fish_copr_needs_command" -f -a "list-builds" -d 'List the builds of a project'
+complete -c copr -n "__fish_copr_needs_command" -f -a "status" -d 'Print the state of a build'
+complete -c copr -n "__fish_copr_needs_command" -f -a "cancel" -d 'Cancel an unfinished build'
+complete -c copr -n "__fish_copr_needs_command" -f -a "delete-build" -d 'Delete finished builds'
+complete -c copr -n "__fish_copr_needs_command" -f -a "watch-build" -d 'Follow builds until they finish; exits 4 if one failed or was canceled'
+complete -c copr -n "__fish_copr_needs_command" -f -a "download-build" -d 'Download the results of a build into a local directory, one subdirectory per chroot'
+complete -c copr -n "__fish_copr_needs_command" -f -a "list-chroots" -d 'List the chroots the server offers'
+complete -c copr -n "__fish_copr_needs_command" -f -a "get-chroot" -d 'Show the settings of one chroot of a project'
+complete -c copr -n "__fish_copr_needs_command" -f -a "edit-chroot" -d 'Change the settings of one chroot of a project'
+complete -c copr -n "__fish_copr_needs_command" -f -a "list-packages" -d 'List the packages of a project'
+complete -c copr -n "__fish_copr_needs_command" -f -a "get-package" -d 'Show one package of a project'
+complete -c copr -n "__fish_copr_needs_command" -f -a "add-package-scm" -d 'Add a package built from a Git or SVN repository'
+complete -c copr -n "__fish_copr_needs_command" -f -a "edit-package-scm" -d 'Change the source or settings of an SCM package; options not given are left unchanged'
+complete -c copr -n "__fish_copr_needs_command" -f -a "build-package" -d 'Build a package of a project from its stored source settings'
+complete -c copr -n "__fish_copr_needs_command" -f -a "buildscm" -d 'Build from a Git or SVN repository'
 complete -c copr -n "__fish_copr_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c copr -n "__fish_copr_using_subcommand completions" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
 json\t'Machine-readable JSON on stdout'"
@@ -264,16 +287,401 @@ complete -c copr -n "__fish_copr_using_subcommand serve; and __fish_seen_subcomm
 complete -c copr -n "__fish_copr_using_subcommand serve; and __fish_seen_subcommand_from admin" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c copr -n "__fish_copr_using_subcommand serve; and __fish_seen_subcommand_from help" -f -a "admin" -d 'Manage users, groups and API tokens (works on the database directly)'
 complete -c copr -n "__fish_copr_using_subcommand serve; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve help" -f -a "completions" -d 'Print a shell completion script to stdout'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve help" -f -a "createrepo" -d 'Write rpm-md repository metadata (repodata/) for a directory of RPMs'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve help" -f -a "key" -d 'Generate and export OpenPGP signing keys'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve help" -f -a "sign" -d 'Add OpenPGP header signatures to RPM packages in place (like `rpmsign --addsign`)'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve help" -f -a "bench" -d 'Benchmarks against the tools users would pick instead (createrepo_c, rpmsign)'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve help" -f -a "build" -d 'Build RPMs from a spec directory, spec file, SRPM, URL or git repository in an isolated buildroot'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve help" -f -a "srpm" -d 'Make only the source RPM from a spec directory, spec file, URL or git repository'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve help" -f -a "mock-config" -d 'Print the mock config a build in CHROOT would use (as Copr\'s builder writes it)'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve help" -f -a "serve" -d 'Run the build service (Copr API v3 compatible), or manage its users with `serve admin`'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c copr -n "__fish_copr_using_subcommand whoami" -l config -d 'copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url [default: ~/.config/copr]' -r -F
+complete -c copr -n "__fish_copr_using_subcommand whoami" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand whoami" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand whoami" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand whoami" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand whoami" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand whoami" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand list" -l config -d 'copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url [default: ~/.config/copr]' -r -F
+complete -c copr -n "__fish_copr_using_subcommand list" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand list" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand list" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand list" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand list" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand get" -l config -d 'copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url [default: ~/.config/copr]' -r -F
+complete -c copr -n "__fish_copr_using_subcommand get" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand get" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand get" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand get" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand get" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand get" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand create" -l chroot -d 'A chroot to build for, e.g. fedora-40-x86_64 (repeatable; at least one)' -r
+complete -c copr -n "__fish_copr_using_subcommand create" -l storage -d 'Where results are stored (admin only)' -r -f -a "backend\t''
+pulp\t''"
+complete -c copr -n "__fish_copr_using_subcommand create" -l description -d 'Description of the project' -r
+complete -c copr -n "__fish_copr_using_subcommand create" -l instructions -d 'Installation instructions shown with the project' -r
+complete -c copr -n "__fish_copr_using_subcommand create" -l homepage -d 'Homepage of the packaged software' -r
+complete -c copr -n "__fish_copr_using_subcommand create" -l contact -d 'How to contact the maintainers (e-mail or URL)' -r
+complete -c copr -n "__fish_copr_using_subcommand create" -l repo -d 'Repository enabled at build time (repeatable; `copr://owner/project` allowed)' -r
+complete -c copr -n "__fish_copr_using_subcommand create" -l runtime-repo-dependency -d 'Repository enabled together with this project\'s by `dnf copr enable` (repeatable)' -r
+complete -c copr -n "__fish_copr_using_subcommand create" -l packit-forge-project-allowed -d 'Forge project allowed to build here via Packit, e.g. github.com/packit/ogr (repeatable)' -r
+complete -c copr -n "__fish_copr_using_subcommand create" -l disable_createrepo -d 'Disable automatic repository metadata generation (builds land in devel/ until `regenerate-repos`); true or false' -r
+complete -c copr -n "__fish_copr_using_subcommand create" -l enable-net -d 'Allow network access during builds' -r -f -a "on\t''
+off\t''"
+complete -c copr -n "__fish_copr_using_subcommand create" -l unlisted-on-hp -d 'Hide the project from the home page' -r -f -a "on\t''
+off\t''"
+complete -c copr -n "__fish_copr_using_subcommand create" -l auto-prune -d 'Delete obsolete builds automatically (admin only to turn off)' -r -f -a "on\t''
+off\t''"
+complete -c copr -n "__fish_copr_using_subcommand create" -l isolation -d 'Isolation of commands run in the buildroot' -r -f -a "default\t''
+simple\t''
+nspawn\t''"
+complete -c copr -n "__fish_copr_using_subcommand create" -l bootstrap -d 'Mock\'s bootstrap chroot: default (mock-core-configs), on, off, or a container image' -r -f -a "default\t''
+on\t''
+off\t''
+image\t''"
+complete -c copr -n "__fish_copr_using_subcommand create" -l delete-after-days -d 'Delete the project after this many days (-1 disables)' -r
+complete -c copr -n "__fish_copr_using_subcommand create" -l module-hotfixes -d 'Let packages of this project override packages of active module streams' -r -f -a "on\t''
+off\t''"
+complete -c copr -n "__fish_copr_using_subcommand create" -l multilib -d 'Offer 32-bit packages on 64-bit multilib systems too' -r -f -a "on\t''
+off\t''"
+complete -c copr -n "__fish_copr_using_subcommand create" -l appstream -d 'Generate AppStream metadata' -r -f -a "on\t''
+off\t''"
+complete -c copr -n "__fish_copr_using_subcommand create" -l follow-fedora-branching -d 'Add chroots of a new Fedora branch automatically' -r -f -a "on\t''
+off\t''"
+complete -c copr -n "__fish_copr_using_subcommand create" -l repo-priority -d 'dnf priority of this project\'s repositories' -r
+complete -c copr -n "__fish_copr_using_subcommand create" -l config -d 'copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url [default: ~/.config/copr]' -r -F
+complete -c copr -n "__fish_copr_using_subcommand create" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand create" -l fedora-review -d 'Run fedora-review after each build in fedora chroots'
+complete -c copr -n "__fish_copr_using_subcommand create" -l persistent -d 'Make the project and its builds undeletable (admin only)'
+complete -c copr -n "__fish_copr_using_subcommand create" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand create" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand create" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand create" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand create" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand modify" -l chroot -d 'The complete new list of chroots (repeatable); chroots not listed are disabled' -r
+complete -c copr -n "__fish_copr_using_subcommand modify" -l fedora-review -d 'Run fedora-review after each build in fedora chroots' -r -f -a "on\t''
+off\t''"
+complete -c copr -n "__fish_copr_using_subcommand modify" -l description -d 'Description of the project' -r
+complete -c copr -n "__fish_copr_using_subcommand modify" -l instructions -d 'Installation instructions shown with the project' -r
+complete -c copr -n "__fish_copr_using_subcommand modify" -l homepage -d 'Homepage of the packaged software' -r
+complete -c copr -n "__fish_copr_using_subcommand modify" -l contact -d 'How to contact the maintainers (e-mail or URL)' -r
+complete -c copr -n "__fish_copr_using_subcommand modify" -l repo -d 'Repository enabled at build time (repeatable; `copr://owner/project` allowed)' -r
+complete -c copr -n "__fish_copr_using_subcommand modify" -l runtime-repo-dependency -d 'Repository enabled together with this project\'s by `dnf copr enable` (repeatable)' -r
+complete -c copr -n "__fish_copr_using_subcommand modify" -l packit-forge-project-allowed -d 'Forge project allowed to build here via Packit, e.g. github.com/packit/ogr (repeatable)' -r
+complete -c copr -n "__fish_copr_using_subcommand modify" -l disable_createrepo -d 'Disable automatic repository metadata generation (builds land in devel/ until `regenerate-repos`); true or false' -r
+complete -c copr -n "__fish_copr_using_subcommand modify" -l enable-net -d 'Allow network access during builds' -r -f -a "on\t''
+off\t''"
+complete -c copr -n "__fish_copr_using_subcommand modify" -l unlisted-on-hp -d 'Hide the project from the home page' -r -f -a "on\t''
+off\t''"
+complete -c copr -n "__fish_copr_using_subcommand modify" -l auto-prune -d 'Delete obsolete builds automatically (admin only to turn off)' -r -f -a "on\t''
+off\t''"
+complete -c copr -n "__fish_copr_using_subcommand modify" -l isolation -d 'Isolation of commands run in the buildroot' -r -f -a "default\t''
+simple\t''
+nspawn\t''"
+complete -c copr -n "__fish_copr_using_subcommand modify" -l bootstrap -d 'Mock\'s bootstrap chroot: default (mock-core-configs), on, off, or a container image' -r -f -a "default\t''
+on\t''
+off\t''
+image\t''"
+complete -c copr -n "__fish_copr_using_subcommand modify" -l delete-after-days -d 'Delete the project after this many days (-1 disables)' -r
+complete -c copr -n "__fish_copr_using_subcommand modify" -l module-hotfixes -d 'Let packages of this project override packages of active module streams' -r -f -a "on\t''
+off\t''"
+complete -c copr -n "__fish_copr_using_subcommand modify" -l multilib -d 'Offer 32-bit packages on 64-bit multilib systems too' -r -f -a "on\t''
+off\t''"
+complete -c copr -n "__fish_copr_using_subcommand modify" -l appstream -d 'Generate AppStream metadata' -r -f -a "on\t''
+off\t''"
+complete -c copr -n "__fish_copr_using_subcommand modify" -l follow-fedora-branching -d 'Add chroots of a new Fedora branch automatically' -r -f -a "on\t''
+off\t''"
+complete -c copr -n "__fish_copr_using_subcommand modify" -l repo-priority -d 'dnf priority of this project\'s repositories' -r
+complete -c copr -n "__fish_copr_using_subcommand modify" -l config -d 'copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url [default: ~/.config/copr]' -r -F
+complete -c copr -n "__fish_copr_using_subcommand modify" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand modify" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand modify" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand modify" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand modify" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand modify" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand delete" -l config -d 'copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url [default: ~/.config/copr]' -r -F
+complete -c copr -n "__fish_copr_using_subcommand delete" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand delete" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand delete" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand delete" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand delete" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand delete" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand fork" -l config -d 'copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url [default: ~/.config/copr]' -r -F
+complete -c copr -n "__fish_copr_using_subcommand fork" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand fork" -l confirm -d 'Fork into an existing project, updating its packages'
+complete -c copr -n "__fish_copr_using_subcommand fork" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand fork" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand fork" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand fork" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand fork" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand regenerate-repos" -l config -d 'copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url [default: ~/.config/copr]' -r -F
+complete -c copr -n "__fish_copr_using_subcommand regenerate-repos" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand regenerate-repos" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand regenerate-repos" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand regenerate-repos" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand regenerate-repos" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand regenerate-repos" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand list-builds" -l package -d 'Only builds of this package' -r
+complete -c copr -n "__fish_copr_using_subcommand list-builds" -l status -d 'Only builds in this state (pending, running, succeeded, failed, canceled, …)' -r
+complete -c copr -n "__fish_copr_using_subcommand list-builds" -l config -d 'copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url [default: ~/.config/copr]' -r -F
+complete -c copr -n "__fish_copr_using_subcommand list-builds" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand list-builds" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand list-builds" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand list-builds" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand list-builds" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand list-builds" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand status" -l config -d 'copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url [default: ~/.config/copr]' -r -F
+complete -c copr -n "__fish_copr_using_subcommand status" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand status" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand status" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand status" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand status" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand cancel" -l config -d 'copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url [default: ~/.config/copr]' -r -F
+complete -c copr -n "__fish_copr_using_subcommand cancel" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand cancel" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand cancel" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand cancel" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand cancel" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand cancel" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand delete-build" -l config -d 'copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url [default: ~/.config/copr]' -r -F
+complete -c copr -n "__fish_copr_using_subcommand delete-build" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand delete-build" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand delete-build" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand delete-build" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand delete-build" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand delete-build" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand watch-build" -l poll-interval -d 'Seconds between two status checks while waiting' -r
+complete -c copr -n "__fish_copr_using_subcommand watch-build" -l config -d 'copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url [default: ~/.config/copr]' -r -F
+complete -c copr -n "__fish_copr_using_subcommand watch-build" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand watch-build" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand watch-build" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand watch-build" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand watch-build" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand watch-build" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand download-build" -s r -l chroot -d 'Only these chroots (repeatable)' -r
+complete -c copr -n "__fish_copr_using_subcommand download-build" -s d -l dest -d 'Directory to download into; one subdirectory per chroot is created' -r -F
+complete -c copr -n "__fish_copr_using_subcommand download-build" -l config -d 'copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url [default: ~/.config/copr]' -r -F
+complete -c copr -n "__fish_copr_using_subcommand download-build" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand download-build" -l rpms -d 'Download only the built RPM packages (binary and source)'
+complete -c copr -n "__fish_copr_using_subcommand download-build" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand download-build" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand download-build" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand download-build" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand download-build" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand list-chroots" -l config -d 'copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url [default: ~/.config/copr]' -r -F
+complete -c copr -n "__fish_copr_using_subcommand list-chroots" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand list-chroots" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand list-chroots" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand list-chroots" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand list-chroots" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand list-chroots" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand get-chroot" -l config -d 'copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url [default: ~/.config/copr]' -r -F
+complete -c copr -n "__fish_copr_using_subcommand get-chroot" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand get-chroot" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand get-chroot" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand get-chroot" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand get-chroot" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand get-chroot" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand edit-chroot" -l upload-comps -d 'A comps.xml file to upload for the chroot' -r -F
+complete -c copr -n "__fish_copr_using_subcommand edit-chroot" -l packages -d 'Space-separated packages installed into the buildroot' -r
+complete -c copr -n "__fish_copr_using_subcommand edit-chroot" -l repos -d 'Space-separated additional repository URLs for the chroot' -r
+complete -c copr -n "__fish_copr_using_subcommand edit-chroot" -l modules -d 'Comma-separated modules to enable or disable, e.g. `nodejs:16,!ruby:2.7`' -r
+complete -c copr -n "__fish_copr_using_subcommand edit-chroot" -l rpmbuild-with -d 'rpmbuild --with option (repeatable)' -r
+complete -c copr -n "__fish_copr_using_subcommand edit-chroot" -l rpmbuild-without -d 'rpmbuild --without option (repeatable)' -r
+complete -c copr -n "__fish_copr_using_subcommand edit-chroot" -l isolation -d 'Isolation of commands run in the buildroot' -r -f -a "default\t''
+simple\t''
+nspawn\t''"
+complete -c copr -n "__fish_copr_using_subcommand edit-chroot" -l bootstrap -d 'Mock\'s bootstrap chroot for this chroot' -r -f -a "unchanged\t''
+default\t''
+on\t''
+off\t''
+image\t''"
+complete -c copr -n "__fish_copr_using_subcommand edit-chroot" -l bootstrap-image -d 'Container image for mock\'s bootstrap chroot (implies --bootstrap image)' -r
+complete -c copr -n "__fish_copr_using_subcommand edit-chroot" -l reset -d 'Reset a field to its default, e.g. additional_packages (repeatable)' -r
+complete -c copr -n "__fish_copr_using_subcommand edit-chroot" -l config -d 'copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url [default: ~/.config/copr]' -r -F
+complete -c copr -n "__fish_copr_using_subcommand edit-chroot" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand edit-chroot" -l delete-comps -d 'Delete the chroot\'s comps.xml'
+complete -c copr -n "__fish_copr_using_subcommand edit-chroot" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand edit-chroot" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand edit-chroot" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand edit-chroot" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand edit-chroot" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand list-packages" -l config -d 'copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url [default: ~/.config/copr]' -r -F
+complete -c copr -n "__fish_copr_using_subcommand list-packages" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand list-packages" -l with-latest-build -d 'Include each package\'s latest build'
+complete -c copr -n "__fish_copr_using_subcommand list-packages" -l with-latest-succeeded-build -d 'Include each package\'s latest succeeded build'
+complete -c copr -n "__fish_copr_using_subcommand list-packages" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand list-packages" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand list-packages" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand list-packages" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand list-packages" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand get-package" -l name -d 'The package name' -r
+complete -c copr -n "__fish_copr_using_subcommand get-package" -l config -d 'copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url [default: ~/.config/copr]' -r -F
+complete -c copr -n "__fish_copr_using_subcommand get-package" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand get-package" -l with-latest-build -d 'Include the package\'s latest build'
+complete -c copr -n "__fish_copr_using_subcommand get-package" -l with-latest-succeeded-build -d 'Include the package\'s latest succeeded build'
+complete -c copr -n "__fish_copr_using_subcommand get-package" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand get-package" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand get-package" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand get-package" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand get-package" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand add-package-scm" -l name -d 'The package name' -r
+complete -c copr -n "__fish_copr_using_subcommand add-package-scm" -l clone-url -d 'URL of the repository to clone' -r
+complete -c copr -n "__fish_copr_using_subcommand add-package-scm" -l commit -d 'Branch, tag or commit to build (default: the repository\'s default branch)' -r
+complete -c copr -n "__fish_copr_using_subcommand add-package-scm" -l subdir -d 'Subdirectory of the repository holding the spec file (default: the top)' -r
+complete -c copr -n "__fish_copr_using_subcommand add-package-scm" -l spec -d 'Path of the spec file within the subdirectory (default: found automatically)' -r
+complete -c copr -n "__fish_copr_using_subcommand add-package-scm" -l type -d 'Repository type (default: git)' -r -f -a "git\t''
+svn\t''"
+complete -c copr -n "__fish_copr_using_subcommand add-package-scm" -l method -d 'Tool that produces the SRPM (default: rpkg)' -r -f -a "rpkg\t''
+tito\t''
+tito_test\t''
+make_srpm\t''"
+complete -c copr -n "__fish_copr_using_subcommand add-package-scm" -l webhook-rebuild -d 'Rebuild the package when its repository\'s webhook fires' -r -f -a "on\t''
+off\t''"
+complete -c copr -n "__fish_copr_using_subcommand add-package-scm" -l max-builds -d 'Keep only this many newest builds (0 keeps all)' -r
+complete -c copr -n "__fish_copr_using_subcommand add-package-scm" -l timeout -d 'Build timeout in seconds (default on the server: 18000)' -r
+complete -c copr -n "__fish_copr_using_subcommand add-package-scm" -l chroot-denylist -d 'Comma-separated chroot patterns never built, e.g. \'fedora-*,epel-*-i386\'' -r
+complete -c copr -n "__fish_copr_using_subcommand add-package-scm" -l config -d 'copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url [default: ~/.config/copr]' -r -F
+complete -c copr -n "__fish_copr_using_subcommand add-package-scm" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand add-package-scm" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand add-package-scm" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand add-package-scm" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand add-package-scm" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand add-package-scm" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand edit-package-scm" -l name -d 'The package name' -r
+complete -c copr -n "__fish_copr_using_subcommand edit-package-scm" -l clone-url -d 'URL of the repository to clone' -r
+complete -c copr -n "__fish_copr_using_subcommand edit-package-scm" -l commit -d 'Branch, tag or commit to build (default: the repository\'s default branch)' -r
+complete -c copr -n "__fish_copr_using_subcommand edit-package-scm" -l subdir -d 'Subdirectory of the repository holding the spec file (default: the top)' -r
+complete -c copr -n "__fish_copr_using_subcommand edit-package-scm" -l spec -d 'Path of the spec file within the subdirectory (default: found automatically)' -r
+complete -c copr -n "__fish_copr_using_subcommand edit-package-scm" -l type -d 'Repository type (default: git)' -r -f -a "git\t''
+svn\t''"
+complete -c copr -n "__fish_copr_using_subcommand edit-package-scm" -l method -d 'Tool that produces the SRPM (default: rpkg)' -r -f -a "rpkg\t''
+tito\t''
+tito_test\t''
+make_srpm\t''"
+complete -c copr -n "__fish_copr_using_subcommand edit-package-scm" -l webhook-rebuild -d 'Rebuild the package when its repository\'s webhook fires' -r -f -a "on\t''
+off\t''"
+complete -c copr -n "__fish_copr_using_subcommand edit-package-scm" -l max-builds -d 'Keep only this many newest builds (0 keeps all)' -r
+complete -c copr -n "__fish_copr_using_subcommand edit-package-scm" -l timeout -d 'Build timeout in seconds (default on the server: 18000)' -r
+complete -c copr -n "__fish_copr_using_subcommand edit-package-scm" -l chroot-denylist -d 'Comma-separated chroot patterns never built, e.g. \'fedora-*,epel-*-i386\'' -r
+complete -c copr -n "__fish_copr_using_subcommand edit-package-scm" -l config -d 'copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url [default: ~/.config/copr]' -r -F
+complete -c copr -n "__fish_copr_using_subcommand edit-package-scm" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand edit-package-scm" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand edit-package-scm" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand edit-package-scm" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand edit-package-scm" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand edit-package-scm" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand build-package" -l name -d 'The package to build' -r
+complete -c copr -n "__fish_copr_using_subcommand build-package" -s r -l chroot -d 'Build only for this chroot of the project (repeatable; patterns like fedora-* allowed)' -r
+complete -c copr -n "__fish_copr_using_subcommand build-package" -l exclude-chroot -d 'Skip this chroot of the project (repeatable)' -r
+complete -c copr -n "__fish_copr_using_subcommand build-package" -l timeout -d 'Build timeout in seconds (the server\'s default is 5 hours)' -r
+complete -c copr -n "__fish_copr_using_subcommand build-package" -l isolation -d 'Isolation of commands run in the buildroot (default: the project\'s)' -r -f -a "default\t''
+simple\t''
+nspawn\t''"
+complete -c copr -n "__fish_copr_using_subcommand build-package" -l enable-net -d 'Network access during the build (default: the project\'s setting)' -r -f -a "on\t''
+off\t''"
+complete -c copr -n "__fish_copr_using_subcommand build-package" -l bootstrap -d 'Mock\'s bootstrap chroot for this build (default: unchanged)' -r -f -a "unchanged\t''
+default\t''
+on\t''
+off\t''
+image\t''"
+complete -c copr -n "__fish_copr_using_subcommand build-package" -l after-build-id -d 'Start after the batch containing this build has finished' -r
+complete -c copr -n "__fish_copr_using_subcommand build-package" -l with-build-id -d 'Run in the same batch as this build' -r
+complete -c copr -n "__fish_copr_using_subcommand build-package" -l poll-interval -d 'Seconds between two status checks while waiting' -r
+complete -c copr -n "__fish_copr_using_subcommand build-package" -l config -d 'copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url [default: ~/.config/copr]' -r -F
+complete -c copr -n "__fish_copr_using_subcommand build-package" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand build-package" -l nowait -d 'Print the new build\'s ID and return without waiting for it'
+complete -c copr -n "__fish_copr_using_subcommand build-package" -l background -d 'Run the build with lower priority'
+complete -c copr -n "__fish_copr_using_subcommand build-package" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand build-package" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand build-package" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand build-package" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand build-package" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand buildscm" -l clone-url -d 'URL of the repository to clone' -r
+complete -c copr -n "__fish_copr_using_subcommand buildscm" -l commit -d 'Branch, tag or commit to build (default: the repository\'s default branch)' -r
+complete -c copr -n "__fish_copr_using_subcommand buildscm" -l subdir -d 'Subdirectory of the repository holding the spec file (default: the top)' -r
+complete -c copr -n "__fish_copr_using_subcommand buildscm" -l spec -d 'Path of the spec file within the subdirectory (default: found automatically)' -r
+complete -c copr -n "__fish_copr_using_subcommand buildscm" -l type -d 'Repository type (default: git)' -r -f -a "git\t''
+svn\t''"
+complete -c copr -n "__fish_copr_using_subcommand buildscm" -l method -d 'Tool that produces the SRPM (default: rpkg)' -r -f -a "rpkg\t''
+tito\t''
+tito_test\t''
+make_srpm\t''"
+complete -c copr -n "__fish_copr_using_subcommand buildscm" -s r -l chroot -d 'Build only for this chroot of the project (repeatable; patterns like fedora-* allowed)' -r
+complete -c copr -n "__fish_copr_using_subcommand buildscm" -l exclude-chroot -d 'Skip this chroot of the project (repeatable)' -r
+complete -c copr -n "__fish_copr_using_subcommand buildscm" -l timeout -d 'Build timeout in seconds (the server\'s default is 5 hours)' -r
+complete -c copr -n "__fish_copr_using_subcommand buildscm" -l isolation -d 'Isolation of commands run in the buildroot (default: the project\'s)' -r -f -a "default\t''
+simple\t''
+nspawn\t''"
+complete -c copr -n "__fish_copr_using_subcommand buildscm" -l enable-net -d 'Network access during the build (default: the project\'s setting)' -r -f -a "on\t''
+off\t''"
+complete -c copr -n "__fish_copr_using_subcommand buildscm" -l bootstrap -d 'Mock\'s bootstrap chroot for this build (default: unchanged)' -r -f -a "unchanged\t''
+default\t''
+on\t''
+off\t''
+image\t''"
+complete -c copr -n "__fish_copr_using_subcommand buildscm" -l after-build-id -d 'Start after the batch containing this build has finished' -r
+complete -c copr -n "__fish_copr_using_subcommand buildscm" -l with-build-id -d 'Run in the same batch as this build' -r
+complete -c copr -n "__fish_copr_using_subcommand buildscm" -l poll-interval -d 'Seconds between two status checks while waiting' -r
+complete -c copr -n "__fish_copr_using_subcommand buildscm" -l config -d 'copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url [default: ~/.config/copr]' -r -F
+complete -c copr -n "__fish_copr_using_subcommand buildscm" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand buildscm" -l nowait -d 'Print the new build\'s ID and return without waiting for it'
+complete -c copr -n "__fish_copr_using_subcommand buildscm" -l background -d 'Run the build with lower priority'
+complete -c copr -n "__fish_copr_using_subcommand buildscm" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand buildscm" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand buildscm" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand buildscm" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand buildscm" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm help" -f -a "completions" -d 'Print a shell completion script to stdout'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm help" -f -a "createrepo" -d 'Write rpm-md repository metadata (repodata/) for a directory of RPMs'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm help" -f -a "key" -d 'Generate and export OpenPGP signing keys'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm help" -f -a "sign" -d 'Add OpenPGP header signatures to RPM packages in place (like `rpmsign --addsign`)'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm help" -f -a "bench" -d 'Benchmarks against the tools users would pick instead (createrepo_c, rpmsign)'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm help" -f -a "build" -d 'Build RPMs from a spec directory, spec file, SRPM, URL or git repository in an isolated buildroot'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm help" -f -a "srpm" -d 'Make only the source RPM from a spec directory, spec file, URL or git repository'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm help" -f -a "mock-config" -d 'Print the mock config a build in CHROOT would use (as Copr\'s builder writes it)'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm help" -f -a "serve" -d 'Run the build service (Copr API v3 compatible), or manage its users with `serve admin`'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm help" -f -a "whoami" -d 'Print the user name the configured API token belongs to'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm help" -f -a "list" -d 'List the projects of a user or @group (default: yourself)'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm help" -f -a "get" -d 'Show one project'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm help" -f -a "create" -d 'Create a project'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm help" -f -a "modify" -d 'Change settings of an existing project; options not given are left unchanged'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm help" -f -a "delete" -d 'Delete a project with all its builds'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm help" -f -a "fork" -d 'Fork a project (settings, packages and latest builds) into a new or existing one'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm help" -f -a "regenerate-repos" -d 'Regenerate the repository metadata of a project'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm help" -f -a "list-builds" -d 'List the builds of a project'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm help" -f -a "status" -d 'Print the state of a build'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm help" -f -a "cancel" -d 'Cancel an unfinished build'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm help" -f -a "delete-build" -d 'Delete finished builds'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm help" -f -a "watch-build" -d 'Follow builds until they finish; exits 4 if one failed or was canceled'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm help" -f -a "download-build" -d 'Download the results of a build into a local directory, one subdirectory per chroot'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm help" -f -a "list-chroots" -d 'List the chroots the server offers'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm help" -f -a "get-chroot" -d 'Show the settings of one chroot of a project'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm help" -f -a "edit-chroot" -d 'Change the settings of one chroot of a project'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm help" -f -a "list-packages" -d 'List the packages of a project'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm help" -f -a "get-package" -d 'Show one package of a project'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm help" -f -a "add-package-scm" -d 'Add a package built from a Git or SVN repository'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm help" -f -a "edit-package-scm" -d 'Change the source or settings of an SCM package; options not given are left unchanged'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm help" -f -a "build-package" -d 'Build a package of a project from its stored source settings'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm help" -f -a "buildscm" -d 'Build from a Git or SVN repository'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "generate" -d 'Generate a signing key for a project: writes DIR/pubkey.gpg and DIR/secret.asc (0600)'
 complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "export" -d 'Print the armored public key of a secret key file to stdout (or write it with --out)'
 complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "createrepo" -d 'Compare `copr createrepo` with createrepo_c on synthetic repositories'

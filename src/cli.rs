@@ -65,6 +65,53 @@ pub enum Command {
     MockConfig(MockConfigArgs),
     /// Run the build service (Copr API v3 compatible), or manage its users with `serve admin`.
     Serve(Box<ServeArgs>),
+    // ----- remote commands (API v3 client), named as in copr-cli -----
+    /// Print the user name the configured API token belongs to.
+    Whoami(WhoamiArgs),
+    /// List the projects of a user or @group (default: yourself).
+    List(ListArgs),
+    /// Show one project.
+    Get(GetArgs),
+    /// Create a project.
+    Create(CreateArgs),
+    /// Change settings of an existing project; options not given are left unchanged.
+    Modify(ModifyArgs),
+    /// Delete a project with all its builds.
+    Delete(DeleteArgs),
+    /// Fork a project (settings, packages and latest builds) into a new or existing one.
+    Fork(ForkArgs),
+    /// Regenerate the repository metadata of a project.
+    RegenerateRepos(RegenerateReposArgs),
+    /// List the builds of a project.
+    ListBuilds(ListBuildsArgs),
+    /// Print the state of a build.
+    Status(StatusArgs),
+    /// Cancel an unfinished build.
+    Cancel(CancelArgs),
+    /// Delete finished builds.
+    DeleteBuild(DeleteBuildArgs),
+    /// Follow builds until they finish; exits 4 if one failed or was canceled.
+    WatchBuild(WatchBuildArgs),
+    /// Download the results of a build into a local directory, one subdirectory per chroot.
+    DownloadBuild(DownloadBuildArgs),
+    /// List the chroots the server offers.
+    ListChroots(ListChrootsArgs),
+    /// Show the settings of one chroot of a project.
+    GetChroot(GetChrootArgs),
+    /// Change the settings of one chroot of a project.
+    EditChroot(EditChrootArgs),
+    /// List the packages of a project.
+    ListPackages(ListPackagesArgs),
+    /// Show one package of a project.
+    GetPackage(GetPackageArgs),
+    /// Add a package built from a Git or SVN repository.
+    AddPackageScm(AddPackageScmArgs),
+    /// Change the source or settings of an SCM package; options not given are left unchanged.
+    EditPackageScm(EditPackageScmArgs),
+    /// Build a package of a project from its stored source settings.
+    BuildPackage(BuildPackageArgs),
+    /// Build from a Git or SVN repository.
+    Buildscm(BuildScmArgs),
 }
 
 /// Arguments of `copr completions`.
@@ -516,4 +563,536 @@ pub enum AdminCommand {
         #[arg(long, default_value = "fedora-42-x86_64")]
         chroot: String,
     },
+}
+
+// ----- client: remote commands -----
+
+/// Where the remote commands find the server and credentials.
+#[derive(Debug, Clone, Args)]
+pub struct RemoteArgs {
+    /// copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url
+    /// [default: ~/.config/copr].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
+}
+
+/// `on` or `off`, as copr-cli spells booleans of projects and builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnOff {
+    On,
+    Off,
+}
+
+impl OnOff {
+    pub fn as_bool(self) -> bool {
+        self == OnOff::On
+    }
+}
+
+/// Mock isolation of build commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Isolation {
+    Default,
+    Simple,
+    Nspawn,
+}
+
+/// Mock's bootstrap chroot setting of a project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Bootstrap {
+    Default,
+    On,
+    Off,
+    Image,
+}
+
+/// Mock's bootstrap chroot setting of a build or chroot; `unchanged` keeps the project's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BuildBootstrap {
+    Unchanged,
+    Default,
+    On,
+    Off,
+    Image,
+}
+
+/// Arguments of `copr whoami`.
+#[derive(Debug, Args)]
+pub struct WhoamiArgs {
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// Arguments of `copr list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// The user or @group whose projects to list (default: the configured username).
+    #[arg(value_name = "USERNAME|@GROUP")]
+    pub owner: Option<String>,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// Arguments of `copr get`.
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// The project: OWNER/PROJECT, @GROUP/PROJECT, or PROJECT of the configured user.
+    pub project: String,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// Project settings shared by `create` and `modify`.
+#[derive(Debug, Clone, Args)]
+pub struct ProjectSettingsArgs {
+    /// Description of the project.
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Installation instructions shown with the project.
+    #[arg(long)]
+    pub instructions: Option<String>,
+    /// Homepage of the packaged software.
+    #[arg(long)]
+    pub homepage: Option<String>,
+    /// How to contact the maintainers (e-mail or URL).
+    #[arg(long)]
+    pub contact: Option<String>,
+    /// Repository enabled at build time (repeatable; `copr://owner/project` allowed).
+    #[arg(long = "repo", value_name = "REPO_BASEURL")]
+    pub repos: Vec<String>,
+    /// Repository enabled together with this project's by `dnf copr enable` (repeatable).
+    #[arg(long = "runtime-repo-dependency", value_name = "REPO_BASEURL")]
+    pub runtime_dependencies: Vec<String>,
+    /// Forge project allowed to build here via Packit, e.g. github.com/packit/ogr (repeatable).
+    #[arg(long = "packit-forge-project-allowed", value_name = "FORGE_PROJECT")]
+    pub packit_forge_projects_allowed: Vec<String>,
+    /// Disable automatic repository metadata generation (builds land in devel/ until
+    /// `regenerate-repos`); true or false.
+    #[arg(long = "disable_createrepo", value_name = "BOOL", value_parser = parse_bool_arg)]
+    pub disable_createrepo: Option<bool>,
+    /// Allow network access during builds.
+    #[arg(long, value_enum)]
+    pub enable_net: Option<OnOff>,
+    /// Hide the project from the home page.
+    #[arg(long, value_enum)]
+    pub unlisted_on_hp: Option<OnOff>,
+    /// Delete obsolete builds automatically (admin only to turn off).
+    #[arg(long, value_enum)]
+    pub auto_prune: Option<OnOff>,
+    /// Isolation of commands run in the buildroot.
+    #[arg(long, value_enum)]
+    pub isolation: Option<Isolation>,
+    /// Mock's bootstrap chroot: default (mock-core-configs), on, off, or a container image.
+    #[arg(long, value_enum)]
+    pub bootstrap: Option<Bootstrap>,
+    /// Delete the project after this many days (-1 disables).
+    #[arg(long, value_name = "DAYS", allow_hyphen_values = true)]
+    pub delete_after_days: Option<i64>,
+    /// Let packages of this project override packages of active module streams.
+    #[arg(long, value_enum)]
+    pub module_hotfixes: Option<OnOff>,
+    /// Offer 32-bit packages on 64-bit multilib systems too.
+    #[arg(long, value_enum)]
+    pub multilib: Option<OnOff>,
+    /// Generate AppStream metadata.
+    #[arg(long, value_enum)]
+    pub appstream: Option<OnOff>,
+    /// Add chroots of a new Fedora branch automatically.
+    #[arg(long, value_enum)]
+    pub follow_fedora_branching: Option<OnOff>,
+    /// dnf priority of this project's repositories.
+    #[arg(long, value_name = "PRIORITY")]
+    pub repo_priority: Option<i64>,
+}
+
+/// Arguments of `copr create`.
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// The new project: NAME for yourself, or OWNER/NAME, @GROUP/NAME.
+    pub name: String,
+    /// A chroot to build for, e.g. fedora-40-x86_64 (repeatable; at least one).
+    #[arg(long = "chroot", value_name = "CHROOT", required = true)]
+    pub chroots: Vec<String>,
+    /// Run fedora-review after each build in fedora chroots.
+    #[arg(long)]
+    pub fedora_review: bool,
+    /// Make the project and its builds undeletable (admin only).
+    #[arg(long)]
+    pub persistent: bool,
+    /// Where results are stored (admin only).
+    #[arg(long, value_parser = ["backend", "pulp"])]
+    pub storage: Option<String>,
+    #[command(flatten)]
+    pub settings: ProjectSettingsArgs,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// Arguments of `copr modify`.
+#[derive(Debug, Args)]
+pub struct ModifyArgs {
+    /// The project: [OWNER/]PROJECT.
+    pub name: String,
+    /// The complete new list of chroots (repeatable); chroots not listed are disabled.
+    #[arg(long = "chroot", value_name = "CHROOT")]
+    pub chroots: Vec<String>,
+    /// Run fedora-review after each build in fedora chroots.
+    #[arg(long, value_enum)]
+    pub fedora_review: Option<OnOff>,
+    #[command(flatten)]
+    pub settings: ProjectSettingsArgs,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// Arguments of `copr delete`.
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// The project to delete: [OWNER/]PROJECT.
+    pub project: String,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// Arguments of `copr fork`.
+#[derive(Debug, Args)]
+pub struct ForkArgs {
+    /// The project to fork: [OWNER/]PROJECT.
+    pub src: String,
+    /// The new project: [OWNER/]NAME.
+    pub dst: String,
+    /// Fork into an existing project, updating its packages.
+    #[arg(long)]
+    pub confirm: bool,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// Arguments of `copr regenerate-repos`.
+#[derive(Debug, Args)]
+pub struct RegenerateReposArgs {
+    /// The project: [OWNER/]PROJECT.
+    pub project: String,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// Arguments of `copr list-builds`.
+#[derive(Debug, Args)]
+pub struct ListBuildsArgs {
+    /// The project: [OWNER/]PROJECT.
+    pub project: String,
+    /// Only builds of this package.
+    #[arg(long, value_name = "PKGNAME")]
+    pub package: Option<String>,
+    /// Only builds in this state (pending, running, succeeded, failed, canceled, …).
+    #[arg(long, value_name = "STATE")]
+    pub status: Option<String>,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// Arguments of `copr status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The build ID.
+    pub build_id: i64,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// Arguments of `copr cancel`.
+#[derive(Debug, Args)]
+pub struct CancelArgs {
+    /// The build ID.
+    pub build_id: i64,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// Arguments of `copr delete-build`.
+#[derive(Debug, Args)]
+pub struct DeleteBuildArgs {
+    /// The build IDs.
+    #[arg(required = true)]
+    pub build_ids: Vec<i64>,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// How often a build is polled while waiting for it.
+#[derive(Debug, Clone, Args)]
+pub struct PollArgs {
+    /// Seconds between two status checks while waiting.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub poll_interval: u64,
+}
+
+/// Arguments of `copr watch-build`.
+#[derive(Debug, Args)]
+pub struct WatchBuildArgs {
+    /// The build IDs.
+    #[arg(required = true)]
+    pub build_ids: Vec<i64>,
+    #[command(flatten)]
+    pub poll: PollArgs,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// Arguments of `copr download-build`.
+#[derive(Debug, Args)]
+pub struct DownloadBuildArgs {
+    /// The build ID.
+    pub build_id: i64,
+    /// Only these chroots (repeatable).
+    #[arg(short = 'r', long = "chroot", value_name = "CHROOT")]
+    pub chroots: Vec<String>,
+    /// Directory to download into; one subdirectory per chroot is created.
+    #[arg(short, long, value_name = "DIR", default_value = ".")]
+    pub dest: std::path::PathBuf,
+    /// Download only the built RPM packages (binary and source).
+    #[arg(long)]
+    pub rpms: bool,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// Arguments of `copr list-chroots`.
+#[derive(Debug, Args)]
+pub struct ListChrootsArgs {
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// Arguments of `copr get-chroot`.
+#[derive(Debug, Args)]
+pub struct GetChrootArgs {
+    /// The project chroot: OWNER/PROJECT/CHROOT, or PROJECT/CHROOT of the configured user.
+    pub coprchroot: String,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// Arguments of `copr edit-chroot`.
+#[derive(Debug, Args)]
+pub struct EditChrootArgs {
+    /// The project chroot: OWNER/PROJECT/CHROOT, or PROJECT/CHROOT of the configured user.
+    pub coprchroot: String,
+    /// A comps.xml file to upload for the chroot.
+    #[arg(long, value_name = "FILEPATH", conflicts_with = "delete_comps")]
+    pub upload_comps: Option<std::path::PathBuf>,
+    /// Delete the chroot's comps.xml.
+    #[arg(long)]
+    pub delete_comps: bool,
+    /// Space-separated packages installed into the buildroot.
+    #[arg(long, value_name = "PACKAGES")]
+    pub packages: Option<String>,
+    /// Space-separated additional repository URLs for the chroot.
+    #[arg(long, value_name = "REPOS")]
+    pub repos: Option<String>,
+    /// Comma-separated modules to enable or disable, e.g. `nodejs:16,!ruby:2.7`.
+    #[arg(long, value_name = "MODULES")]
+    pub modules: Option<String>,
+    /// rpmbuild --with option (repeatable).
+    #[arg(long, value_name = "OPTION")]
+    pub rpmbuild_with: Vec<String>,
+    /// rpmbuild --without option (repeatable).
+    #[arg(long, value_name = "OPTION")]
+    pub rpmbuild_without: Vec<String>,
+    /// Isolation of commands run in the buildroot.
+    #[arg(long, value_enum)]
+    pub isolation: Option<Isolation>,
+    /// Mock's bootstrap chroot for this chroot.
+    #[arg(long, value_enum)]
+    pub bootstrap: Option<BuildBootstrap>,
+    /// Container image for mock's bootstrap chroot (implies --bootstrap image).
+    #[arg(long, value_name = "IMAGE")]
+    pub bootstrap_image: Option<String>,
+    /// Reset a field to its default, e.g. additional_packages (repeatable).
+    #[arg(long, value_name = "FIELD")]
+    pub reset: Vec<String>,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// Arguments of `copr list-packages`.
+#[derive(Debug, Args)]
+pub struct ListPackagesArgs {
+    /// The project: [OWNER/]PROJECT.
+    pub copr: String,
+    /// Include each package's latest build.
+    #[arg(long)]
+    pub with_latest_build: bool,
+    /// Include each package's latest succeeded build.
+    #[arg(long)]
+    pub with_latest_succeeded_build: bool,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// Arguments of `copr get-package`.
+#[derive(Debug, Args)]
+pub struct GetPackageArgs {
+    /// The project: [OWNER/]PROJECT.
+    pub copr: String,
+    /// The package name.
+    #[arg(long, value_name = "PKGNAME")]
+    pub name: String,
+    /// Include the package's latest build.
+    #[arg(long)]
+    pub with_latest_build: bool,
+    /// Include the package's latest succeeded build.
+    #[arg(long)]
+    pub with_latest_succeeded_build: bool,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// How sources are taken from a Git or SVN repository.
+#[derive(Debug, Clone, Args)]
+pub struct ScmArgs {
+    /// Branch, tag or commit to build (default: the repository's default branch).
+    #[arg(long = "commit", value_name = "COMMITTISH")]
+    pub committish: Option<String>,
+    /// Subdirectory of the repository holding the spec file (default: the top).
+    #[arg(long = "subdir", value_name = "SUBDIRECTORY")]
+    pub subdirectory: Option<String>,
+    /// Path of the spec file within the subdirectory (default: found automatically).
+    #[arg(long, value_name = "SPEC")]
+    pub spec: Option<String>,
+    /// Repository type (default: git).
+    #[arg(long = "type", value_parser = ["git", "svn"])]
+    pub scm_type: Option<String>,
+    /// Tool that produces the SRPM (default: rpkg).
+    #[arg(long = "method", value_parser = ["rpkg", "tito", "tito_test", "make_srpm"])]
+    pub srpm_build_method: Option<String>,
+}
+
+/// Settings of a package, whatever its source.
+#[derive(Debug, Clone, Args)]
+pub struct PackageSettingsArgs {
+    /// Rebuild the package when its repository's webhook fires.
+    #[arg(long, value_enum)]
+    pub webhook_rebuild: Option<OnOff>,
+    /// Keep only this many newest builds (0 keeps all).
+    #[arg(long, value_name = "N")]
+    pub max_builds: Option<u64>,
+    /// Build timeout in seconds (default on the server: 18000).
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+    /// Comma-separated chroot patterns never built, e.g. 'fedora-*,epel-*-i386'.
+    #[arg(long, value_name = "PATTERNS")]
+    pub chroot_denylist: Option<String>,
+}
+
+/// Arguments of `copr add-package-scm`.
+#[derive(Debug, Args)]
+pub struct AddPackageScmArgs {
+    /// The project: [OWNER/]PROJECT.
+    pub copr: String,
+    /// The package name.
+    #[arg(long, value_name = "PKGNAME")]
+    pub name: String,
+    /// URL of the repository to clone.
+    #[arg(long, value_name = "URL")]
+    pub clone_url: String,
+    #[command(flatten)]
+    pub scm: ScmArgs,
+    #[command(flatten)]
+    pub settings: PackageSettingsArgs,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// Arguments of `copr edit-package-scm`.
+#[derive(Debug, Args)]
+pub struct EditPackageScmArgs {
+    /// The project: [OWNER/]PROJECT.
+    pub copr: String,
+    /// The package name.
+    #[arg(long, value_name = "PKGNAME")]
+    pub name: String,
+    /// URL of the repository to clone.
+    #[arg(long, value_name = "URL")]
+    pub clone_url: Option<String>,
+    #[command(flatten)]
+    pub scm: ScmArgs,
+    #[command(flatten)]
+    pub settings: PackageSettingsArgs,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// Options of every command that submits a build.
+#[derive(Debug, Clone, Args)]
+pub struct BuildOptionArgs {
+    /// Build only for this chroot of the project (repeatable; patterns like fedora-* allowed).
+    #[arg(short = 'r', long = "chroot", value_name = "CHROOT")]
+    pub chroots: Vec<String>,
+    /// Skip this chroot of the project (repeatable).
+    #[arg(long = "exclude-chroot", value_name = "CHROOT")]
+    pub exclude_chroots: Vec<String>,
+    /// Build timeout in seconds (the server's default is 5 hours).
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+    /// Print the new build's ID and return without waiting for it.
+    #[arg(long)]
+    pub nowait: bool,
+    /// Run the build with lower priority.
+    #[arg(long)]
+    pub background: bool,
+    /// Isolation of commands run in the buildroot (default: the project's).
+    #[arg(long, value_enum)]
+    pub isolation: Option<Isolation>,
+    /// Network access during the build (default: the project's setting).
+    #[arg(long, value_enum)]
+    pub enable_net: Option<OnOff>,
+    /// Mock's bootstrap chroot for this build (default: unchanged).
+    #[arg(long, value_enum)]
+    pub bootstrap: Option<BuildBootstrap>,
+    /// Start after the batch containing this build has finished.
+    #[arg(long, value_name = "BUILD_ID", conflicts_with = "with_build_id")]
+    pub after_build_id: Option<i64>,
+    /// Run in the same batch as this build.
+    #[arg(long, value_name = "BUILD_ID")]
+    pub with_build_id: Option<i64>,
+    #[command(flatten)]
+    pub poll: PollArgs,
+}
+
+/// Arguments of `copr build-package`.
+#[derive(Debug, Args)]
+pub struct BuildPackageArgs {
+    /// The project: [OWNER/]PROJECT[:DIRSUFFIX].
+    pub copr_repo: String,
+    /// The package to build.
+    #[arg(long, value_name = "PKGNAME")]
+    pub name: String,
+    #[command(flatten)]
+    pub build: BuildOptionArgs,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// Arguments of `copr buildscm`.
+#[derive(Debug, Args)]
+pub struct BuildScmArgs {
+    /// The project: [OWNER/]PROJECT[:DIRSUFFIX].
+    pub copr_repo: String,
+    /// URL of the repository to clone.
+    #[arg(long, value_name = "URL")]
+    pub clone_url: String,
+    #[command(flatten)]
+    pub scm: ScmArgs,
+    #[command(flatten)]
+    pub build: BuildOptionArgs,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// Python's boolean spellings (`yes/no`, `true/false`, `on/off`, `1/0`), as copr-cli accepts.
+fn parse_bool_arg(v: &str) -> Result<bool, String> {
+    crate::client::config::parse_bool(v)
+        .ok_or_else(|| format!("`{v}` is not a boolean (true/false)"))
 }

@@ -3,13 +3,36 @@
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::error::{CliError, ExitStatus};
 
+mod add_package_scm;
 mod bench;
+mod build_package;
+mod buildscm;
+mod cancel;
 mod completions;
+mod create;
 mod createrepo;
+mod delete;
+mod delete_build;
+mod download_build;
+mod edit_chroot;
+mod fork;
+mod get;
+mod get_chroot;
+mod get_package;
 mod key;
+mod list;
+mod list_builds;
+mod list_chroots;
+mod list_packages;
 mod mock_config;
+mod modify;
+mod regenerate_repos;
+pub mod remote;
 mod serve;
 mod sign;
+mod status;
+mod watch_build;
+mod whoami;
 
 mod build;
 mod progress;
@@ -28,6 +51,29 @@ pub fn run(cli: Cli) -> Result<ExitStatus, CliError> {
         Command::Srpm(args) => srpm::run(&global, args),
         Command::MockConfig(args) => mock_config::run(&global, args),
         Command::Serve(args) => serve::run(&global, *args),
+        Command::Whoami(args) => whoami::run(&global, args),
+        Command::List(args) => list::run(&global, args),
+        Command::Get(args) => get::run(&global, args),
+        Command::Create(args) => create::run(&global, args),
+        Command::Modify(args) => modify::run(&global, args),
+        Command::Delete(args) => delete::run(&global, args),
+        Command::Fork(args) => fork::run(&global, args),
+        Command::RegenerateRepos(args) => regenerate_repos::run(&global, args),
+        Command::ListBuilds(args) => list_builds::run(&global, args),
+        Command::Status(args) => status::run(&global, args),
+        Command::Cancel(args) => cancel::run(&global, args),
+        Command::DeleteBuild(args) => delete_build::run(&global, args),
+        Command::WatchBuild(args) => watch_build::run(&global, args),
+        Command::DownloadBuild(args) => download_build::run(&global, args),
+        Command::ListChroots(args) => list_chroots::run(&global, args),
+        Command::GetChroot(args) => get_chroot::run(&global, args),
+        Command::EditChroot(args) => edit_chroot::run(&global, args),
+        Command::ListPackages(args) => list_packages::run(&global, args),
+        Command::GetPackage(args) => get_package::run(&global, args),
+        Command::AddPackageScm(args) => add_package_scm::run(&global, args),
+        Command::EditPackageScm(args) => add_package_scm::run_edit(&global, args),
+        Command::BuildPackage(args) => build_package::run(&global, args),
+        Command::Buildscm(args) => buildscm::run(&global, args),
     }
 }
 
