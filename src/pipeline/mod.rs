@@ -41,7 +41,7 @@ pub const STAGE_SRPM: &str = "srpm";
 pub enum PipelineError {
     #[error(transparent)]
     Job(#[from] JobError),
-    #[error("{path}")]
+    #[error("cannot access {path}")]
     Io {
         path: PathBuf,
         #[source]
