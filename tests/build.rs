@@ -372,6 +372,10 @@ fn http_srpm_and_spec_urls_build() {
         "/specs/exclusive.spec".to_string(),
         std::fs::read(fixture("exclusive/exclusive.spec")).unwrap(),
     );
+    let spec = std::fs::read_to_string(fixture("noarch-multi/noarch-multi.spec"))
+        .unwrap()
+        .replace("Release:        4", "Release:        5");
+    files.insert("/specs/noarch-multi.spec".to_string(), spec.into_bytes());
     let server = HttpServer::start(files);
     sb.copr()
         .arg("build")
@@ -380,6 +384,17 @@ fn http_srpm_and_spec_urls_build() {
         .success();
     let dir = only_build_dir(&sb.results(), &host_chroot());
     assert_eq!(check_build_dir(&dir).len(), 4);
+
+    sb.copr()
+        .arg("build")
+        .arg(server.url("/specs/noarch-multi.spec"))
+        .assert()
+        .success();
+    let dir = sb
+        .results()
+        .join(host_chroot())
+        .join("00000002-noarch-multi");
+    assert!(check_build_dir(&dir).contains(&"noarch-multi-2:3.1-5.src".to_string()));
 
     let out = sb
         .copr()
