@@ -41,7 +41,10 @@ pub fn run(global: &GlobalArgs, args: BuildArgs) -> Result<ExitStatus, CliError>
     if report.succeeded() {
         Ok(ExitStatus::Success)
     } else {
-        print_failure(&report);
+        // With --output json the report on stdout carries the failure.
+        if global.output == OutputFormat::Text {
+            print_failure(&report);
+        }
         Ok(ExitStatus::BuildFailed)
     }
 }
