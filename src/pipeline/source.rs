@@ -391,7 +391,7 @@ impl MethodCtx<'_> {
                 let mut out_arg = OsString::from("outdir=");
                 out_arg.push(&outdir);
                 let cmd = vec![
-                    OsString::from("make"),
+                    tool_path("make"),
                     OsString::from("-f"),
                     os(&makefile),
                     OsString::from("srpm"),
@@ -402,7 +402,8 @@ impl MethodCtx<'_> {
                 self.isolated(&pkgdir, true).run(&cmd, log)?;
             }
             SrpmMethod::Rpkg => {
-                let mut cmd = argv(["rpkg", "srpm", "--outdir"]);
+                let mut cmd = vec![tool_path("rpkg")];
+                cmd.extend(argv(["srpm", "--outdir"]));
                 cmd.push(os(&outdir));
                 if let Some(spec) = self.spec_opt() {
                     cmd.push("--spec".into());
@@ -412,7 +413,7 @@ impl MethodCtx<'_> {
                 self.isolated(&pkgdir, true).run(&cmd, log)?;
             }
             SrpmMethod::Tito | SrpmMethod::TitoTest => {
-                let mut cmd = argv(["tito", "build"]);
+                let mut cmd = vec![tool_path("tito"), "build".into()];
                 if self.job.method == SrpmMethod::TitoTest {
                     cmd.push("--test".into());
                 }
@@ -567,6 +568,14 @@ impl MethodCtx<'_> {
         }
         Ok(staging)
     }
+}
+
+/// The tool as found in the caller's PATH (the isolated command gets a fixed system PATH, so a
+/// tool installed elsewhere, e.g. in a virtualenv, is named by its full path).
+fn tool_path(tool: &str) -> OsString {
+    crate::mock::which(tool)
+        .map(PathBuf::into_os_string)
+        .unwrap_or_else(|| tool.into())
 }
 
 /// `--define`s passed to rpm for the job's macros and `--with`/`--without` conditionals.
