@@ -165,7 +165,14 @@ pub fn check(job: &JobSpec) -> Result<(), PipelineError> {
                 return Err(PipelineError::BadUrl(url.clone()));
             }
         }
-        Source::Git { .. } => {}
+        Source::Git { url, .. } => {
+            let local = Path::new(url);
+            if local.is_absolute() && !local.exists() {
+                return Err(PipelineError::SourceNotFound {
+                    path: local.to_path_buf(),
+                });
+            }
+        }
         Source::Custom { script, .. } => {
             if !script.is_file() {
                 return Err(PipelineError::SourceNotFound {
