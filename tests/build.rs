@@ -1022,3 +1022,54 @@ fn dry_run_of_the_example_snapshot() {
         insta::assert_snapshot!(text);
     });
 }
+
+/// `--define` and `--with` reach both the SRPM and the binary build: the release comes from a
+/// defined macro and a `%bcond_with` subpackage appears only with `--with`.
+#[test]
+fn defines_and_conditionals_reach_the_build() {
+    let sb = Sandbox::new();
+    let pkg = sb.root().join("conds");
+    std::fs::create_dir_all(&pkg).unwrap();
+    std::fs::write(
+        pkg.join("conds.spec"),
+        "%bcond_with extra\nName: conds\nVersion: 1\nRelease: %{?myrel}%{!?myrel:1}\nSummary: s\nLicense: MIT\nBuildArch: noarch\n%description\nd\n%if %{with extra}\n%package extra\nSummary: x\n%description extra\nx\n%files extra\n%{_datadir}/conds/extra\n%endif\n%prep\n%build\n%install\nmkdir -p %{buildroot}%{_datadir}/conds\necho 1 > %{buildroot}%{_datadir}/conds/main\n%if %{with extra}\necho 1 > %{buildroot}%{_datadir}/conds/extra\n%endif\n%files\n%{_datadir}/conds/main\n",
+    )
+    .unwrap();
+    sb.copr()
+        .args(["build", "--define", "myrel 9", "--with", "extra"])
+        .arg(&pkg)
+        .assert()
+        .success();
+    let dir = only_build_dir(&sb.results(), &host_chroot());
+    assert_eq!(
+        check_build_dir(&dir),
+        vec![
+            "conds-1-9.noarch",
+            "conds-1-9.src",
+            "conds-extra-1-9.noarch"
+        ]
+    );
+}
+
+/// A git repository's copr.toml names the spec to build when the job does not.
+#[test]
+fn git_tree_copr_toml_chooses_the_spec() {
+    let sb = Sandbox::new();
+    let repo = sb.copy_fixture("two-specs");
+    std::fs::write(repo.join("copr.toml"), "spec = \"two.spec\"\n").unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-q", "-m", "two specs"]);
+    let out = sb
+        .copr()
+        .args(["srpm", "--git", "--outdir"])
+        .arg(sb.root().join("out"))
+        .arg(&repo)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let srpm = PathBuf::from(String::from_utf8(out).unwrap().trim());
+    assert_eq!(nevra(&srpm), "other-2:3.1-4.src");
+}
