@@ -358,14 +358,15 @@ fn emit(opts: &RunOptions, event: Event<'_>) {
     opts.reporter.event(event);
 }
 
-/// Resolve the backend-independent parts of a job, fetch its source and make its SRPM into
-/// `srpm-builds/<id>/`. Returns the report so far, the SRPM's header facts and the work dir.
+/// The outcome of the SRPM stage: its report, the build id it allocated, and the SRPM's header
+/// facts when it produced one.
 struct SrpmStage {
     report: SrpmReport,
     build_id: u64,
     header: Option<SrpmFacts>,
 }
 
+/// What the binary builds need to know of the SRPM.
 struct SrpmFacts {
     path: PathBuf,
     nevra: Nevra,
@@ -486,6 +487,8 @@ fn with_copr_macros(job: &JobSpec, build_id: u64) -> JobSpec {
     job
 }
 
+/// Allocate the build id, run the SRPM method and build the SRPM into `srpm-builds/<id>/`
+/// with its live log, `results.json` and `success` marker. A failure is reported, not returned.
 fn run_srpm_stage(
     job: &JobSpec,
     backend: &dyn Backend,
