@@ -155,7 +155,7 @@ pub struct BuildArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Run the job spec in FILE (TOML) instead of resolving SOURCE and flags.
+    /// Run the job spec in FILE (TOML, or JSON for `*.json`) instead of resolving SOURCE and flags.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["source", "method", "git", "committish", "subdir", "spec", "chroots"])]
     pub job: Option<std::path::PathBuf>,
 }

@@ -257,12 +257,15 @@ impl JobSpec {
         }
     }
 
-    /// Read a TOML job spec file and validate it.
-    pub fn from_toml_file(path: &Path) -> Result<JobSpec, JobError> {
+    /// Read a job spec file (TOML; JSON when the name ends in `.json`) and validate it.
+    pub fn from_file(path: &Path) -> Result<JobSpec, JobError> {
         let text = fs_err::read_to_string(path).map_err(|source| JobError::Read {
             path: path.to_path_buf(),
             source,
         })?;
+        if path.extension().is_some_and(|e| e == "json") {
+            return JobSpec::from_json(&text);
+        }
         let spec: JobSpec = toml::from_str(&text).map_err(|source| JobError::ParseToml {
             path: path.to_path_buf(),
             source,

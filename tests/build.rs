@@ -78,6 +78,19 @@ fn dry_run_resolves_copr_toml_and_flags() {
     let json = json_of(&again);
     assert_eq!(json["source"]["spec"], "two.spec");
     assert_eq!(json["timeout"], 900);
+    // The JSON form (the wire format) is accepted as a job file too.
+    let json_file = sb.root().join("job.json");
+    std::fs::write(&json_file, &again).unwrap();
+    let third = sb
+        .copr()
+        .args(["build", "--dry-run", "--job"])
+        .arg(&json_file)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(String::from_utf8(third).unwrap(), text);
     assert!(!sb.results().exists(), "a dry run writes nothing");
 }
 

@@ -13,7 +13,7 @@ use crate::pipeline::{self, BuildReport, PipelineError, RunOptions, State};
 
 pub fn run(global: &GlobalArgs, args: BuildArgs) -> Result<ExitStatus, CliError> {
     let job = match &args.job {
-        Some(file) => JobSpec::from_toml_file(file).map_err(job_error)?,
+        Some(file) => JobSpec::from_file(file).map_err(job_error)?,
         None => resolve(&args)?,
     };
     if args.dry_run {
