@@ -220,6 +220,10 @@ pub enum JobError {
     Version { found: u32 },
     #[error("job spec has no chroots")]
     NoChroots,
+    #[error("chroot `{0}` is listed more than once")]
+    DuplicateChroot(String),
+    #[error("`{0}` is not a chroot name")]
+    BadChroot(String),
     #[error("the custom method needs a `custom` source (a script), not {0}")]
     CustomNeedsScript(String),
     #[error("a `custom` source needs the custom method, not `{0}`")]
@@ -298,6 +302,14 @@ impl JobSpec {
         }
         if self.chroots.is_empty() {
             return Err(JobError::NoChroots);
+        }
+        for (i, c) in self.chroots.iter().enumerate() {
+            if c.is_empty() || c.contains('/') || c.starts_with('.') {
+                return Err(JobError::BadChroot(c.clone()));
+            }
+            if self.chroots[..i].contains(c) {
+                return Err(JobError::DuplicateChroot(c.clone()));
+            }
         }
         match (&self.source, self.method) {
             (Source::Custom { .. }, SrpmMethod::Custom) => {}
@@ -449,6 +461,10 @@ mod tests {
         assert!(job.validate().is_err());
         job.method = SrpmMethod::Rpmbuild;
         assert!(job.validate().is_ok());
+        job.chroots = vec!["host-x86_64".into(), "host-x86_64".into()];
+        assert!(matches!(job.validate(), Err(JobError::DuplicateChroot(_))));
+        job.chroots = vec!["../../etc".into()];
+        assert!(matches!(job.validate(), Err(JobError::BadChroot(_))));
         job.chroots.clear();
         assert!(matches!(job.validate(), Err(JobError::NoChroots)));
     }

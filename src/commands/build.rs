@@ -119,9 +119,9 @@ fn resolve(args: &BuildArgs) -> Result<JobSpec, CliError> {
     let (mut job, toml) = resolve_source(&args.source)?;
     let toml = toml.unwrap_or_default();
     job.chroots = if !args.chroots.is_empty() {
-        args.chroots.clone()
+        merge(&[], &args.chroots)
     } else if !toml.chroots.is_empty() {
-        toml.chroots.clone()
+        merge(&[], &toml.chroots)
     } else {
         vec![format!("host-{}", host_arch())]
     };

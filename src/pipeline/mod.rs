@@ -377,6 +377,13 @@ struct SrpmFacts {
 fn srpm_facts(path: &Path) -> Result<SrpmFacts, PipelineError> {
     let meta = read_header(path)?;
     let nevra = nevra_of(&meta, path)?;
+    // The name becomes a directory name (`<id>-<name>`): refuse anything that could escape.
+    if nevra.name.is_empty() || nevra.name.contains('/') || nevra.name.starts_with('.') {
+        return Err(PipelineError::BadRpm {
+            path: path.to_path_buf(),
+            reason: format!("`{}` is not a valid package name", nevra.name),
+        });
+    }
     let list = |tag| {
         meta.header
             .get_entry_data_as_string_array(tag)
