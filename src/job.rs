@@ -220,6 +220,8 @@ pub enum JobError {
     Version { found: u32 },
     #[error("job spec has no chroots")]
     NoChroots,
+    #[error("`{}` must be a relative path inside the source tree", .0.display())]
+    OutsideTree(PathBuf),
     #[error("chroot `{0}` is listed more than once")]
     DuplicateChroot(String),
     #[error("`{0}` is not a chroot name")]
@@ -323,6 +325,24 @@ impl JobSpec {
                     source_desc: s.describe(),
                 });
             }
+        }
+        let inside = |p: &Path| {
+            !p.is_absolute()
+                && p.components()
+                    .all(|c| !matches!(c, std::path::Component::ParentDir))
+        };
+        match &self.source {
+            Source::Git { subdir, spec, .. } => {
+                for p in [subdir, spec].into_iter().flatten() {
+                    if !inside(p) {
+                        return Err(JobError::OutsideTree(p.clone()));
+                    }
+                }
+            }
+            Source::Dir { spec: Some(p), .. } if !inside(p) => {
+                return Err(JobError::OutsideTree(p.clone()));
+            }
+            _ => {}
         }
         for name in self.macros.keys() {
             let name = name.strip_prefix('%').unwrap_or(name);
