@@ -1086,3 +1086,37 @@ fn git_tree_copr_toml_chooses_the_spec() {
     let srpm = PathBuf::from(String::from_utf8(out).unwrap().trim());
     assert_eq!(nevra(&srpm), "other-2:3.1-4.src");
 }
+
+/// make-srpm on a local directory works on a private copy that leaves out the result directory
+/// inside the tree, so a second build does not copy the first one's results.
+#[test]
+fn make_srpm_on_a_local_tree_with_results_inside() {
+    let sb = Sandbox::new();
+    let tree = sb.cwd();
+    std::fs::create_dir_all(tree.join(".copr")).unwrap();
+    std::fs::write(
+        tree.join(".copr/Makefile"),
+        "srpm:\n\ttest ! -e copr-results\n\trpmbuild -bs --define \"_srcrpmdir $(outdir)\" --define \"_topdir $(CURDIR)/top\" $(spec)\n",
+    )
+    .unwrap();
+    std::fs::copy(
+        fixture("noarch-multi/noarch-multi.spec"),
+        tree.join("noarch-multi.spec"),
+    )
+    .unwrap();
+    for id in ["00000001", "00000002"] {
+        sb.copr()
+            .args(["build", "--method", "make-srpm"])
+            .assert()
+            .success();
+        let dir = sb
+            .results()
+            .join(host_chroot())
+            .join(format!("{id}-noarch-multi"));
+        assert_eq!(check_build_dir(&dir).len(), 4);
+    }
+    assert!(
+        !tree.join("top").exists(),
+        "the tree itself is not written to"
+    );
+}
