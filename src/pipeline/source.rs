@@ -165,7 +165,14 @@ pub fn check(job: &JobSpec) -> Result<(), PipelineError> {
                 return Err(PipelineError::BadUrl(url.clone()));
             }
         }
-        Source::Git { .. } => {}
+        Source::Git { url, .. } => {
+            let local = Path::new(url);
+            if local.is_absolute() && !local.exists() {
+                return Err(PipelineError::SourceNotFound {
+                    path: local.to_path_buf(),
+                });
+            }
+        }
         Source::Custom { script, .. } => {
             if !script.is_file() {
                 return Err(PipelineError::SourceNotFound {
@@ -360,6 +367,14 @@ impl MethodCtx<'_> {
         }
     }
 
+    /// The spec to use in a fetched tree: the job's, else `spec` from the tree's copr.toml.
+    fn tree_spec(&self, pkgdir: &Path) -> Result<Option<PathBuf>, PipelineError> {
+        if let Some(s) = self.spec_opt() {
+            return Ok(Some(s.to_path_buf()));
+        }
+        Ok(crate::job::CoprToml::load(pkgdir)?.and_then(|t| t.spec))
+    }
+
     /// Run the job's SRPM method on a fetched source.
     pub fn run(&self, fetched: Fetched, log: &mut dyn Write) -> Result<SrpmInput, MethodError> {
         let (root, pkgdir) = match fetched {
@@ -372,7 +387,7 @@ impl MethodCtx<'_> {
         fs_err::create_dir_all(&outdir).map_err(PipelineError::from_io)?;
         match self.job.method {
             SrpmMethod::Rpmbuild => {
-                let spec = find_spec(&pkgdir, self.spec_opt())?;
+                let spec = find_spec(&pkgdir, self.tree_spec(&pkgdir)?.as_deref())?;
                 return Ok(SrpmInput::Spec {
                     spec,
                     sources: pkgdir,
@@ -383,7 +398,7 @@ impl MethodCtx<'_> {
                 if !makefile.is_file() {
                     return Err(PipelineError::NoMakefile { path: makefile }.into());
                 }
-                let spec = find_spec(&pkgdir, self.spec_opt())
+                let spec = find_spec(&pkgdir, self.tree_spec(&pkgdir)?.as_deref())
                     .map(|p| p.into_os_string())
                     .unwrap_or_default();
                 let mut spec_arg = OsString::from("spec=");
@@ -391,7 +406,7 @@ impl MethodCtx<'_> {
                 let mut out_arg = OsString::from("outdir=");
                 out_arg.push(&outdir);
                 let cmd = vec![
-                    OsString::from("make"),
+                    tool_path("make"),
                     OsString::from("-f"),
                     os(&makefile),
                     OsString::from("srpm"),
@@ -402,17 +417,18 @@ impl MethodCtx<'_> {
                 self.isolated(&pkgdir, true).run(&cmd, log)?;
             }
             SrpmMethod::Rpkg => {
-                let mut cmd = argv(["rpkg", "srpm", "--outdir"]);
+                let mut cmd = vec![tool_path("rpkg")];
+                cmd.extend(argv(["srpm", "--outdir"]));
                 cmd.push(os(&outdir));
-                if let Some(spec) = self.spec_opt() {
+                if let Some(spec) = self.tree_spec(&pkgdir)? {
                     cmd.push("--spec".into());
-                    cmd.push(os(spec));
+                    cmd.push(os(&spec));
                 }
                 self.log_cmd(log, &cmd);
                 self.isolated(&pkgdir, true).run(&cmd, log)?;
             }
             SrpmMethod::Tito | SrpmMethod::TitoTest => {
-                let mut cmd = argv(["tito", "build"]);
+                let mut cmd = vec![tool_path("tito"), "build".into()];
                 if self.job.method == SrpmMethod::TitoTest {
                     cmd.push("--test".into());
                 }
@@ -567,6 +583,14 @@ impl MethodCtx<'_> {
         }
         Ok(staging)
     }
+}
+
+/// The tool as found in the caller's PATH (the isolated command gets a fixed system PATH, so a
+/// tool installed elsewhere, e.g. in a virtualenv, is named by its full path).
+fn tool_path(tool: &str) -> OsString {
+    crate::mock::which(tool)
+        .map(PathBuf::into_os_string)
+        .unwrap_or_else(|| tool.into())
 }
 
 /// `--define`s passed to rpm for the job's macros and `--with`/`--without` conditionals.
