@@ -4,12 +4,14 @@ use crate::cli::{Cli, Command, GlobalArgs};
 use crate::error::{CliError, ExitStatus};
 
 mod completions;
+mod module;
 
 /// Run the parsed command line; returns the exit status for a completed run.
 pub fn run(cli: Cli) -> Result<ExitStatus, CliError> {
     let global = cli.global;
     match cli.command {
         Command::Completions(args) => completions::run(&global, args),
+        Command::Module(args) => module::run(&global, args),
     }
 }
 

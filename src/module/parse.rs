@@ -1,0 +1,596 @@
+//! Reading and validating modulemd YAML: syntax and type errors carry the location serde_yaml
+//! reports; semantic errors (the rules libmodulemd enforces) are located by re-scanning the
+//! document for the YAML path of the offending node.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+
+use serde::de::DeserializeOwned;
+
+use super::modulemd::{Defaults, Document, ModuleIndex, ModuleStream, Text};
+
+/// One problem found in a modulemd document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// 1-based line in the file, when known.
+    pub line: Option<usize>,
+    /// 1-based column, when known.
+    pub column: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.line, self.column) {
+            (Some(l), Some(c)) => write!(f, "line {l}, column {c}: {}", self.message),
+            (Some(l), None) => write!(f, "line {l}: {}", self.message),
+            _ => f.write_str(&self.message),
+        }
+    }
+}
+
+/// A modulemd file that did not validate; lists every problem found.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", render(.errors))]
+pub struct InvalidModulemd {
+    pub errors: Vec<Diagnostic>,
+}
+
+fn render(errors: &[Diagnostic]) -> String {
+    match errors {
+        [one] => one.to_string(),
+        many => {
+            let mut s = format!("{} problems:", many.len());
+            for d in many {
+                s.push_str("\n  ");
+                s.push_str(&d.to_string());
+            }
+            s
+        }
+    }
+}
+
+/// What a successful parse also noticed: things the modulemd specification requires but
+/// libmodulemd accepts (such as a component without `rationale`).
+#[derive(Debug, Clone, Default)]
+pub struct Parsed {
+    pub index: ModuleIndex,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Parse and validate a modulemd YAML stream (any number of `modulemd` v2 and
+/// `modulemd-defaults` v1 documents).
+pub fn parse_index(text: &str) -> Result<Parsed, InvalidModulemd> {
+    // Syntax first, over the whole stream, so libyaml's locations are file lines.
+    for doc in serde_yaml::Deserializer::from_str(text) {
+        if let Err(e) = serde::Deserialize::deserialize(doc).map(|_: serde_yaml::Value| ()) {
+            return Err(InvalidModulemd {
+                errors: vec![from_yaml_error(&e, 0)],
+            });
+        }
+    }
+
+    let mut parsed = Parsed::default();
+    let mut errors = Vec::new();
+    for chunk in split_documents(text) {
+        if let Err(mut e) = parse_chunk(&chunk, &mut parsed) {
+            errors.append(&mut e);
+        }
+    }
+    if errors.is_empty() {
+        Ok(parsed)
+    } else {
+        Err(InvalidModulemd { errors })
+    }
+}
+
+/// One YAML document of a stream: its text and the 0-based line where it starts.
+struct Chunk {
+    text: String,
+    first_line: usize,
+}
+
+fn split_documents(text: &str) -> Vec<Chunk> {
+    let mut chunks = Vec::new();
+    let mut cur = String::new();
+    let mut start = 0;
+    let flush = |cur: &mut String, start: usize, chunks: &mut Vec<Chunk>| {
+        let meaningful = cur.lines().any(|l| {
+            let t = l.trim();
+            !t.is_empty() && !t.starts_with('#') && !t.starts_with('%')
+        });
+        if meaningful {
+            chunks.push(Chunk {
+                text: std::mem::take(cur),
+                first_line: start,
+            });
+        } else {
+            cur.clear();
+        }
+    };
+    for (i, line) in text.lines().enumerate() {
+        let l = line.trim_end();
+        if l == "---" || l.starts_with("--- ") {
+            flush(&mut cur, start, &mut chunks);
+            start = i;
+            // The marker line stays in the chunk (as whatever follows the marker) so chunk
+            // lines keep their file line numbers.
+            cur.push_str(l.strip_prefix("---").unwrap_or_default().trim_start());
+            cur.push('\n');
+        } else if l == "..." {
+            flush(&mut cur, start, &mut chunks);
+            start = i + 1;
+        } else {
+            if cur.is_empty() {
+                start = i;
+            }
+            cur.push_str(line);
+            cur.push('\n');
+        }
+    }
+    flush(&mut cur, start, &mut chunks);
+    chunks
+}
+
+fn from_yaml_error(e: &serde_yaml::Error, line_offset: usize) -> Diagnostic {
+    let text = e.to_string();
+    match e.location() {
+        Some(loc) => {
+            let re = regex::Regex::new(r" at line \d+ column \d+$").expect("valid regex");
+            let msg = re.replace(&text, "").into_owned();
+            // libyaml messages embed their own chunk-relative positions; they are only produced
+            // by the whole-stream syntax pass, where the offset is 0.
+            Diagnostic {
+                line: Some(loc.line() + line_offset),
+                column: Some(loc.column()),
+                message: msg,
+            }
+        }
+        None => Diagnostic {
+            line: None,
+            column: None,
+            message: text,
+        },
+    }
+}
+
+const KNOWN_TYPES: &[&str] = &[
+    "modulemd",
+    "modulemd-defaults",
+    "modulemd-obsoletes",
+    "modulemd-translations",
+    "modulemd-packager",
+];
+
+fn parse_chunk(chunk: &Chunk, parsed: &mut Parsed) -> Result<(), Vec<Diagnostic>> {
+    let lines = LineMap::new(&chunk.text, chunk.first_line);
+    let at = |path: &[&str], message: String| Diagnostic {
+        line: lines.find(path),
+        column: None,
+        message,
+    };
+    let value: serde_yaml::Value = serde_yaml::from_str(&chunk.text)
+        .map_err(|e| vec![from_yaml_error(&e, chunk.first_line)])?;
+    let Some(map) = value.as_mapping() else {
+        return Err(vec![Diagnostic {
+            line: Some(chunk.first_line + 1),
+            column: None,
+            message: "the document is not a mapping (expected `document:`, `version:` and `data:`)"
+                .into(),
+        }]);
+    };
+    let doc_type = match map.get("document") {
+        None => {
+            return Err(vec![at(
+                &[],
+                "no document type specified (`document:`)".into(),
+            )]);
+        }
+        Some(v) => scalar_text(v).unwrap_or_default(),
+    };
+    if !KNOWN_TYPES.contains(&doc_type.as_str()) {
+        return Err(vec![at(
+            &["document"],
+            format!(
+                "document type `{doc_type}` is unknown (expected `modulemd` or `modulemd-defaults`)"
+            ),
+        )]);
+    }
+    let version = match map.get("version") {
+        None => {
+            return Err(vec![at(
+                &[],
+                "no metadata version specified (`version:`)".into(),
+            )]);
+        }
+        Some(v) => scalar_text(v).and_then(|t| t.trim().parse::<u64>().ok()),
+    };
+    let supported = match doc_type.as_str() {
+        "modulemd" => Some(2),
+        "modulemd-defaults" => Some(1),
+        _ => None,
+    };
+    let Some(supported) = supported else {
+        let hint = if doc_type == "modulemd-packager" {
+            " (a packager document is an input format and is not accepted in a module index; \
+             convert it to `document: modulemd`, `version: 2`)"
+        } else {
+            ""
+        };
+        return Err(vec![at(
+            &["document"],
+            format!("`{doc_type}` documents are not supported here{hint}"),
+        )]);
+    };
+    if version != Some(supported) {
+        let found = map.get("version").and_then(scalar_text).unwrap_or_default();
+        return Err(vec![at(
+            &["version"],
+            format!("invalid version `{found}` for a `{doc_type}` document (expected {supported})"),
+        )]);
+    }
+    if map.get("data").is_none_or(|d| d.is_null()) {
+        return Err(vec![at(&[], "no data section provided (`data:`)".into())]);
+    }
+    if doc_type == "modulemd" {
+        let stream: ModuleStream = typed(chunk)?;
+        let mut errors = Vec::new();
+        check_stream(&stream, &lines, &mut errors, &mut parsed.warnings);
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        parsed.index.streams.push(stream);
+    } else {
+        let defaults: Defaults = typed(chunk)?;
+        parsed.index.defaults.push(defaults);
+    }
+    Ok(())
+}
+
+fn typed<T: DeserializeOwned>(chunk: &Chunk) -> Result<T, Vec<Diagnostic>> {
+    serde_yaml::from_str::<Document<T>>(&chunk.text)
+        .map(|d| d.data)
+        .map_err(|e| vec![from_yaml_error(&e, chunk.first_line)])
+}
+
+fn scalar_text(v: &serde_yaml::Value) -> Option<String> {
+    match v {
+        serde_yaml::Value::String(s) => Some(s.clone()),
+        serde_yaml::Value::Number(n) => Some(n.to_string()),
+        serde_yaml::Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// (kind, name, buildorder, buildafter, rationale missing) of one component.
+type ComponentOrder<'a> = (&'a str, &'a str, Option<i64>, Option<&'a Vec<Text>>, bool);
+
+/// The semantic rules of a v2 stream that libmodulemd 2.14 enforces.
+fn check_stream(
+    s: &ModuleStream,
+    lines: &LineMap,
+    errors: &mut Vec<Diagnostic>,
+    warnings: &mut Vec<Diagnostic>,
+) {
+    let at = |path: &[&str], message: String| Diagnostic {
+        line: lines.find(path),
+        column: None,
+        message,
+    };
+    if s.summary.is_none() {
+        errors.push(at(
+            &["data"],
+            "summary is missing (`data: summary:`)".into(),
+        ));
+    }
+    if s.description.is_none() {
+        errors.push(at(
+            &["data"],
+            "description is missing (`data: description:`)".into(),
+        ));
+    }
+    let module_license = s.license.as_ref().and_then(|l| l.module.as_ref());
+    if module_license.is_none_or(|m| m.is_empty()) {
+        errors.push(at(
+            &["data", "license"],
+            "module license is missing (`data: license: module: [..]`)".into(),
+        ));
+    }
+    if s.static_context == Some(true)
+        && let Some(ctx) = &s.context
+    {
+        if ctx.len() > 13 {
+            errors.push(at(
+                &["data", "context"],
+                format!("context `{ctx}` is longer than 13 characters (static_context is true)"),
+            ));
+        } else if !ctx.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            errors.push(at(
+                &["data", "context"],
+                format!("context `{ctx}` may only contain [a-zA-Z0-9_] (static_context is true)"),
+            ));
+        }
+    }
+    if let Some(levels) = &s.servicelevels {
+        for (name, level) in levels {
+            if let Some(eol) = &level.eol
+                && !is_date(eol)
+            {
+                errors.push(at(
+                    &["data", "servicelevels", name, "eol"],
+                    format!("service level `{name}`: eol `{eol}` is not a date (YYYY-MM-DD)"),
+                ));
+            }
+        }
+    }
+    for (i, dep) in s.dependencies.iter().flatten().enumerate() {
+        let idx = i.to_string();
+        for (kind, label, map) in [
+            ("buildrequires", "build-time", &dep.buildrequires),
+            ("requires", "run-time", &dep.requires),
+        ] {
+            for (module, streams) in map.iter().flatten() {
+                let neg = streams.iter().filter(|s| s.0.starts_with('-')).count();
+                if neg > 0 && neg < streams.len() {
+                    errors.push(at(
+                        &["data", "dependencies", &idx, kind, module],
+                        format!(
+                            "{label} dependency on `{module}` mixes streams and excluded \
+                             (`-`) streams"
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    if let Some(components) = &s.components {
+        let rpms = components.rpms.as_ref();
+        let mods = components.modules.as_ref();
+        let names: BTreeSet<&str> = rpms
+            .into_iter()
+            .flat_map(|m| m.keys())
+            .chain(mods.into_iter().flat_map(|m| m.keys()))
+            .map(String::as_str)
+            .collect();
+        let mut any_order = false;
+        let mut any_after = false;
+        let mut each: Vec<ComponentOrder> = Vec::new();
+        for (name, c) in rpms.into_iter().flatten() {
+            each.push((
+                "rpms",
+                name,
+                c.buildorder,
+                c.buildafter.as_ref(),
+                c.rationale.is_none(),
+            ));
+        }
+        for (name, c) in mods.into_iter().flatten() {
+            each.push((
+                "modules",
+                name,
+                c.buildorder,
+                c.buildafter.as_ref(),
+                c.rationale.is_none(),
+            ));
+        }
+        for (kind, name, order, after, no_rationale) in each {
+            if order.is_some() && after.is_some() {
+                errors.push(at(
+                    &["data", "components", kind, name],
+                    format!("component `{name}` has both `buildorder` and `buildafter`"),
+                ));
+            }
+            any_order |= order.is_some();
+            any_after |= after.is_some();
+            for dep in after.into_iter().flatten() {
+                if !names.contains(dep.as_str()) {
+                    errors.push(at(
+                        &["data", "components", kind, name, "buildafter"],
+                        format!("component `{name}`: buildafter `{dep}` is not a component"),
+                    ));
+                }
+            }
+            if no_rationale {
+                warnings.push(at(
+                    &["data", "components", kind, name],
+                    format!("component `{name}` has no `rationale`"),
+                ));
+            }
+        }
+        if any_order && any_after && errors.is_empty() {
+            errors.push(at(
+                &["data", "components"],
+                "components mix `buildorder` and `buildafter`; use one of them".into(),
+            ));
+        }
+    }
+    if let Some(artifacts) = &s.artifacts {
+        for (i, nevra) in artifacts.rpms.iter().flatten().enumerate() {
+            if !is_nevra(nevra.as_str()) {
+                errors.push(at(
+                    &["data", "artifacts", "rpms", &i.to_string()],
+                    format!(
+                        "artifact `{nevra}` is not in N-E:V-R.A form (the epoch is mandatory, \
+                         e.g. `hello-0:1.0-1.noarch`)"
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+}
+
+/// libmodulemd's NEVRA check, read from the right: `.ARCH`, `-RELEASE`, `:VERSION` (no `-` in
+/// between), then `-EPOCH` whose first character is a digit.
+pub fn is_nevra(s: &str) -> bool {
+    let Some((rest, _arch)) = s.rsplit_once('.') else {
+        return false;
+    };
+    let Some((rest, _release)) = rest.rsplit_once('-') else {
+        return false;
+    };
+    let Some(colon) = rest.rfind([':', '-']) else {
+        return false;
+    };
+    if rest.as_bytes()[colon] != b':' {
+        return false;
+    }
+    let rest = &rest[..colon];
+    let Some((_name, epoch)) = rest.rsplit_once('-') else {
+        return false;
+    };
+    epoch.as_bytes().first().is_some_and(u8::is_ascii_digit)
+}
+
+/// Maps YAML paths (keys and sequence indexes) of block-style YAML to 1-based file lines.
+pub struct LineMap {
+    paths: HashMap<Vec<String>, usize>,
+    first_line: usize,
+}
+
+impl LineMap {
+    /// Scan `text`, whose first line is line `first_line` (0-based) of the file.
+    pub fn new(text: &str, first_line: usize) -> Self {
+        let mut paths: HashMap<Vec<String>, usize> = HashMap::new();
+        // (column, segment, is_sequence_item)
+        let mut stack: Vec<(usize, String, bool)> = Vec::new();
+        let mut counters: BTreeMap<Vec<String>, usize> = BTreeMap::new();
+        let mut block_scalar: Option<usize> = None;
+        let key_re = regex::Regex::new(
+            r#"^("[^"]*"|'[^']*'|[^\s"'#\-\[\{][^:#]*?|-[^\s:#][^:#]*?)\s*:(\s|$)"#,
+        )
+        .expect("valid regex");
+        for (i, raw) in text.lines().enumerate() {
+            let line_no = first_line + i + 1;
+            let indent = raw.len() - raw.trim_start().len();
+            let trimmed = raw.trim();
+            if let Some(block_indent) = block_scalar {
+                if trimmed.is_empty() || indent > block_indent {
+                    continue;
+                }
+                block_scalar = None;
+            }
+            if trimmed.is_empty() || trimmed.starts_with('#') {
+                continue;
+            }
+            let mut col = indent;
+            let mut content = trimmed;
+            loop {
+                if content == "-" || content.starts_with("- ") {
+                    while let Some(top) = stack.last() {
+                        if top.0 > col || (top.0 == col && top.2) {
+                            stack.pop();
+                        } else {
+                            break;
+                        }
+                    }
+                    let parent: Vec<String> = stack.iter().map(|e| e.1.clone()).collect();
+                    let n = counters.entry(parent.clone()).or_insert(0);
+                    let idx = *n;
+                    *n += 1;
+                    stack.push((col, idx.to_string(), true));
+                    let mut p = parent;
+                    p.push(idx.to_string());
+                    paths.entry(p).or_insert(line_no);
+                    let after = content[1..].trim_start();
+                    col += content.len() - after.len();
+                    content = after;
+                    if content.is_empty() {
+                        break;
+                    }
+                    continue;
+                }
+                if let Some(m) = key_re.captures(content) {
+                    let key = m[1].trim().trim_matches(|c| c == '"' || c == '\'');
+                    while let Some(top) = stack.last() {
+                        if top.0 >= col {
+                            stack.pop();
+                        } else {
+                            break;
+                        }
+                    }
+                    stack.push((col, key.to_string(), false));
+                    let p: Vec<String> = stack.iter().map(|e| e.1.clone()).collect();
+                    // A new mapping under this path restarts its sequence numbering.
+                    counters.remove(&p);
+                    paths.entry(p).or_insert(line_no);
+                    let value = content[m.get(0).map_or(0, |x| x.end())..].trim();
+                    if value.starts_with('|') || value.starts_with('>') {
+                        block_scalar = Some(col);
+                    }
+                }
+                break;
+            }
+        }
+        LineMap { paths, first_line }
+    }
+
+    /// The line of `path`, or of its nearest ancestor that was found; the document's first
+    /// line for the empty path.
+    pub fn find(&self, path: &[&str]) -> Option<usize> {
+        let mut p: Vec<String> = path.iter().map(|s| s.to_string()).collect();
+        loop {
+            if let Some(l) = self.paths.get(&p) {
+                return Some(*l);
+            }
+            if p.pop().is_none() {
+                return Some(self.first_line + 1);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nevra_rules_match_libmodulemd() {
+        for ok in [
+            "hello-a-0:1.0-1.noarch",
+            "a-b-1:2:3-4.x86_64",
+            "-1:1-1.noarch",
+            "x-0:1-1.noarch.x",
+            "hello-a-0:1.0-1.",
+            "x-1 :1-1.noarch",
+        ] {
+            assert!(is_nevra(ok), "{ok}");
+        }
+        for bad in [
+            "hello-a-1.0-1.noarch",
+            "hello-a-:1.0-1.noarch",
+            "x-0:1-1-1.noarch",
+            "x-+1:1-1.noarch",
+            "0:1-1.noarch",
+            "x-0:1-1",
+            "x-0:1.noarch",
+        ] {
+            assert!(!is_nevra(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn line_map_finds_nested_paths() {
+        let text = "document: modulemd\nversion: 2\ndata:\n  name: x\n  description: >\n    text: not a key\n  dependencies:\n  - buildrequires:\n      platform: []\n    requires:\n      platform: [f40]\n  components:\n    rpms:\n      a:\n        buildorder: 1\n";
+        let m = LineMap::new(text, 0);
+        assert_eq!(m.find(&["data", "name"]), Some(4));
+        assert_eq!(m.find(&["data", "text"]), Some(3));
+        assert_eq!(
+            m.find(&["data", "dependencies", "0", "requires", "platform"]),
+            Some(11)
+        );
+        assert_eq!(
+            m.find(&["data", "components", "rpms", "a", "buildorder"]),
+            Some(15)
+        );
+    }
+}

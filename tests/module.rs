@@ -1,0 +1,335 @@
+//! `copr module`: modulemd validation against libmodulemd, releases from a result directory read
+//! by dnf, the interactive release in a terminal.
+
+mod module_support;
+
+use std::path::Path;
+
+use module_support::*;
+
+/// Our validator and `modulemd-validator` agree on every file of the corpus: the good ones pass
+/// both, the bad ones fail both, and our errors name a line.
+#[test]
+fn validator_agrees_with_libmodulemd_on_the_corpus() {
+    let mut disagreements = Vec::new();
+    for (kind, expect_ok) in [("good", true), ("bad", false)] {
+        let dir = fixtures().join(kind);
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        assert!(files.len() >= 20, "corpus {kind} is too small");
+        for f in files {
+            let theirs = libmodulemd_accepts(&f);
+            let (ours, _, stderr) = run(copr().args(["module", "validate"]).arg(&f));
+            if theirs != expect_ok || ours != expect_ok {
+                disagreements.push(format!(
+                    "{}: libmodulemd {}, copr {} ({stderr})",
+                    f.display(),
+                    verdict(theirs),
+                    verdict(ours)
+                ));
+            }
+            if !expect_ok {
+                let name = f.display().to_string();
+                let located = stderr.lines().any(|l| {
+                    l.starts_with(&format!("{name}:"))
+                        && l[name.len() + 1..].starts_with(|c: char| c.is_ascii_digit())
+                });
+                assert!(located, "no line number in the error for {name}: {stderr}");
+            }
+        }
+    }
+    assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "accepts" } else { "rejects" }
+}
+
+/// Semantic errors point at the offending line, not just the document.
+#[test]
+fn errors_name_the_offending_line() {
+    let bad = fixtures().join("bad");
+    for (file, line, text) in [
+        ("buildorder-not-integer.yaml", 33, "buildorder"),
+        ("artifact-without-epoch.yaml", 36, "N-E:V-R.A"),
+        ("missing-summary.yaml", 3, "summary is missing"),
+        ("unknown-data-key.yaml", 9, "unknown field `bogus`"),
+        (
+            "buildafter-unknown-component.yaml",
+            33,
+            "buildafter `hello-b`",
+        ),
+        ("second-document-invalid.yaml", 42, "not a valid integer"),
+    ] {
+        let path = bad.join(file);
+        let (ok, _, stderr) = run(copr().args(["module", "validate"]).arg(&path));
+        assert!(!ok);
+        let prefix = format!("{}:{line}:", path.display());
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.starts_with(&prefix) && l.contains(text)),
+            "{file}: expected `{prefix}` … `{text}` in:\n{stderr}"
+        );
+    }
+}
+
+/// A result directory with hello-a, hello-b (requires hello-a) and hello-extra, each built once;
+/// hello-a built a second time (the newer build must be the one released) and one failed build.
+fn sample_resultdir(tmp: &Path) -> std::path::PathBuf {
+    let res = tmp.join("results");
+    let top = tmp.join("rpmbuild");
+    let chroot = "host-x86_64";
+    add_build(&res, chroot, 1, &Pkg::new("hello-a"), &top, true);
+    let mut b = Pkg::new("hello-b");
+    b.requires = vec!["hello-a"];
+    b.license = "Apache-2.0";
+    add_build(&res, chroot, 2, &b, &top, true);
+    add_build(&res, chroot, 3, &Pkg::new("hello-extra"), &top, true);
+    let mut a2 = Pkg::new("hello-a");
+    a2.release = "2";
+    add_build(&res, chroot, 4, &a2, &top, true);
+    let mut broken = Pkg::new("hello-a");
+    broken.release = "3";
+    add_build(&res, chroot, 5, &broken, &top, false);
+    res
+}
+
+/// A released module validates, is published as type="modules", and dnf lists it with its
+/// profiles and installs a profile's packages into an empty installroot.
+#[test]
+fn release_is_valid_and_dnf_installs_a_profile() {
+    let tmp = tempfile::tempdir().unwrap();
+    let res = sample_resultdir(tmp.path());
+    let out = tmp.path().join("hello.modulemd.yaml");
+    let (ok, stdout, stderr) = run(copr()
+        .args(["module", "release", "--resultdir"])
+        .arg(&res)
+        .args([
+            "--name",
+            "hello",
+            "--stream",
+            "1.0",
+            "--api",
+            "hello-a,hello-b",
+        ])
+        .args([
+            "--profile",
+            "default:hello-b",
+            "--profile",
+            "devel:hello-a,hello-b",
+        ])
+        .args([
+            "--filter",
+            "hello-extra",
+            "--platform",
+            "deb12",
+            "--summary",
+            "Hello tools",
+        ])
+        .args([
+            "--description",
+            "Hello tools for tests.",
+            "--license",
+            "MIT",
+        ])
+        .arg("--out")
+        .arg(&out));
+    assert!(ok, "release failed: {stderr}");
+    assert!(stdout.starts_with("hello:1.0:"), "{stdout}");
+
+    let chroot = res.join("host-x86_64");
+    assert!(
+        libmodulemd_accepts(&out),
+        "modulemd-validator rejects {}",
+        out.display()
+    );
+    assert!(libmodulemd_accepts(&chroot.join("modules.yaml")));
+    let repomd = std::fs::read_to_string(chroot.join("repodata/repomd.xml")).unwrap();
+    assert!(repomd.contains(r#"type="modules""#), "{repomd}");
+
+    let doc = std::fs::read_to_string(&out).unwrap();
+    // The latest successful build of hello-a (release 2; release 3 failed).
+    assert!(doc.contains("hello-a-0:1.0-2.noarch"), "{doc}");
+    assert!(
+        !doc.contains("hello-a-0:1.0-1.noarch") && !doc.contains("1.0-3"),
+        "{doc}"
+    );
+    assert!(
+        !doc.contains("hello-extra-0:1.0-1.noarch"),
+        "filtered package is an artifact"
+    );
+    assert!(
+        doc.contains("Apache-2.0") && doc.contains("rationale:"),
+        "{doc}"
+    );
+    assert!(doc.contains("document: modulemd-defaults"), "{doc}");
+
+    let (ok, list, err) = run(dnf(tmp.path(), &chroot, "deb12").args(["module", "list"]));
+    assert!(ok, "dnf module list: {err}");
+    let line = list
+        .lines()
+        .find(|l| l.starts_with("hello "))
+        .unwrap_or_else(|| panic!("module not listed:\n{list}\n{err}"));
+    assert!(
+        line.contains("1.0 [d]") && line.contains("default [d]") && line.contains("devel"),
+        "{line}"
+    );
+
+    let (ok, _, err) =
+        run(dnf(tmp.path(), &chroot, "deb12").args(["module", "install", "hello:1.0/devel"]));
+    assert!(ok, "dnf module install: {err}");
+    let (ok, installed, err) = run(std::process::Command::new("rpm")
+        .arg("--root")
+        .arg(tmp.path().join("root"))
+        .args(["-qa", "--qf", "%{NAME}-%{VERSION}-%{RELEASE}\\n"]));
+    assert!(ok, "{err}");
+    let mut installed: Vec<&str> = installed.lines().collect();
+    installed.sort();
+    assert_eq!(installed, ["hello-a-1.0-2", "hello-b-1.0-1"]);
+}
+
+/// A released NAME:STREAM:VERSION never changes: releasing it again fails; a new release gets a
+/// greater version and both stay in the repository's modules.yaml.
+#[test]
+fn releases_are_immutable_and_versions_increase() {
+    let tmp = tempfile::tempdir().unwrap();
+    let res = sample_resultdir(tmp.path());
+    let release = |extra: &[&str]| {
+        run(copr()
+            .args(["module", "release", "--resultdir"])
+            .arg(&res)
+            .args(["--name", "hello", "--stream", "main", "--no-platform"])
+            .args(extra))
+    };
+    let (ok, first, err) = release(&["--version", "20240101000000"]);
+    assert!(ok, "{err}");
+    assert!(first.starts_with("hello:main:20240101000000:"), "{first}");
+    let (ok, _, err) = release(&["--version", "20240101000000"]);
+    assert!(!ok && err.contains("already released"), "{err}");
+    let (ok, _, err) = release(&["--version", "20230101000000"]);
+    assert!(!ok && err.contains("not newer"), "{err}");
+
+    let (ok, second, err) = release(&[]);
+    assert!(ok, "{err}");
+    let v2: u64 = second.split(':').nth(2).unwrap().parse().unwrap();
+    assert!(v2 > 20240101000000, "{second}");
+    let (ok, third, err) = release(&[]);
+    assert!(ok, "{err}");
+    let v3: u64 = third.split(':').nth(2).unwrap().parse().unwrap();
+    assert!(v3 > v2, "{v3} after {v2}");
+
+    let yaml = res.join("host-x86_64/modules.yaml");
+    assert!(libmodulemd_accepts(&yaml));
+    let text = std::fs::read_to_string(&yaml).unwrap();
+    assert_eq!(text.matches("document: modulemd\n").count(), 3, "{text}");
+    assert_eq!(
+        text.matches("document: modulemd-defaults").count(),
+        1,
+        "{text}"
+    );
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(res.join("modules/releases.json")).unwrap()).unwrap();
+    assert_eq!(record.as_array().unwrap().len(), 3);
+}
+
+/// Without a terminal, a release names what it needs; unknown packages list what is available.
+#[test]
+fn release_errors_are_actionable() {
+    let tmp = tempfile::tempdir().unwrap();
+    let res = sample_resultdir(tmp.path());
+    let (ok, _, err) = run(copr().args(["module", "release", "--resultdir"]).arg(&res));
+    assert!(
+        !ok && err.contains("--name is required") && err.contains("hint:"),
+        "{err}"
+    );
+    let (ok, _, err) = run(copr()
+        .args(["module", "release", "--resultdir"])
+        .arg(&res)
+        .args(["--name", "hello", "--stream", "1", "--api", "nope"]));
+    assert!(
+        !ok && err.contains("nope") && err.contains("hello-extra"),
+        "{err}"
+    );
+    let out = copr()
+        .args([
+            "module",
+            "release",
+            "someone/project",
+            "--name",
+            "x",
+            "--stream",
+            "y",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--resultdir"));
+}
+
+/// The interactive release: name, stream and checkboxes answered through a pseudo-terminal
+/// produce the chosen filter, API and profile.
+#[test]
+fn interactive_release_in_a_terminal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let res = sample_resultdir(tmp.path());
+    let out = tmp.path().join("interactive.yaml");
+    let mut cmd = copr();
+    cmd.args(["module", "release", "--resultdir"])
+        .arg(&res)
+        .arg("--out")
+        .arg(&out)
+        .arg("--no-platform");
+    let mut pty = Pty::spawn(&mut cmd);
+    pty.expect("Module name");
+    pty.send("tools\r");
+    pty.expect("Stream");
+    pty.send("2.0\r");
+    pty.expect("Summary");
+    pty.send(ENTER);
+    pty.expect("Description");
+    pty.send(ENTER);
+    pty.expect("License");
+    pty.send(ENTER);
+    // Filter: hello-a, hello-b, hello-extra, none checked → check hello-extra.
+    pty.expect("filter out");
+    pty.send(&format!("{DOWN}{DOWN} {ENTER}"));
+    // API: hello-a, hello-b, both checked → keep.
+    pty.expect("module API");
+    pty.send(ENTER);
+    pty.expect("Install profile name");
+    pty.send(ENTER);
+    // Profile packages: both checked → uncheck hello-a.
+    pty.expect("Packages of profile");
+    pty.send(&format!(" {ENTER}"));
+    pty.expect("Add another profile?");
+    pty.send("n");
+    let (ok, text) = pty.wait();
+    assert!(ok, "interactive release failed:\n{text}");
+
+    assert!(libmodulemd_accepts(&out));
+    let doc: serde_yaml::Value = serde_yaml::from_str(
+        std::fs::read_to_string(&out)
+            .unwrap()
+            .split("...\n")
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    let data = &doc["data"];
+    assert_eq!(data["name"].as_str(), Some("tools"));
+    assert_eq!(data["stream"].as_str(), Some("2.0"));
+    let list = |v: &serde_yaml::Value| -> Vec<String> {
+        v.as_sequence()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(list(&data["filter"]["rpms"]), ["hello-extra"]);
+    assert_eq!(list(&data["api"]["rpms"]), ["hello-a", "hello-b"]);
+    assert_eq!(list(&data["profiles"]["default"]["rpms"]), ["hello-b"]);
+}
