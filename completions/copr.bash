@@ -16,14 +16,20 @@ _copr() {
             ",$1")
                 cmd="copr"
                 ;;
+            copr,build)
+                cmd="copr__subcmd__build"
+                ;;
             copr,completions)
                 cmd="copr__subcmd__completions"
                 ;;
             copr,help)
                 cmd="copr__subcmd__help"
                 ;;
-            copr,module)
-                cmd="copr__subcmd__module"
+            copr,srpm)
+                cmd="copr__subcmd__srpm"
+                ;;
+            copr__subcmd__help,build)
+                cmd="copr__subcmd__help__subcmd__build"
                 ;;
             copr__subcmd__help,completions)
                 cmd="copr__subcmd__help__subcmd__completions"
@@ -31,41 +37,8 @@ _copr() {
             copr__subcmd__help,help)
                 cmd="copr__subcmd__help__subcmd__help"
                 ;;
-            copr__subcmd__help,module)
-                cmd="copr__subcmd__help__subcmd__module"
-                ;;
-            copr__subcmd__help__subcmd__module,build)
-                cmd="copr__subcmd__help__subcmd__module__subcmd__build"
-                ;;
-            copr__subcmd__help__subcmd__module,release)
-                cmd="copr__subcmd__help__subcmd__module__subcmd__release"
-                ;;
-            copr__subcmd__help__subcmd__module,validate)
-                cmd="copr__subcmd__help__subcmd__module__subcmd__validate"
-                ;;
-            copr__subcmd__module,build)
-                cmd="copr__subcmd__module__subcmd__build"
-                ;;
-            copr__subcmd__module,help)
-                cmd="copr__subcmd__module__subcmd__help"
-                ;;
-            copr__subcmd__module,release)
-                cmd="copr__subcmd__module__subcmd__release"
-                ;;
-            copr__subcmd__module,validate)
-                cmd="copr__subcmd__module__subcmd__validate"
-                ;;
-            copr__subcmd__module__subcmd__help,build)
-                cmd="copr__subcmd__module__subcmd__help__subcmd__build"
-                ;;
-            copr__subcmd__module__subcmd__help,help)
-                cmd="copr__subcmd__module__subcmd__help__subcmd__help"
-                ;;
-            copr__subcmd__module__subcmd__help,release)
-                cmd="copr__subcmd__module__subcmd__help__subcmd__release"
-                ;;
-            copr__subcmd__module__subcmd__help,validate)
-                cmd="copr__subcmd__module__subcmd__help__subcmd__validate"
+            copr__subcmd__help,srpm)
+                cmd="copr__subcmd__help__subcmd__srpm"
                 ;;
             *)
                 ;;
@@ -74,12 +47,98 @@ _copr() {
 
     case "${cmd}" in
         copr)
-            opts="-v -q -h -V --verbose --quiet --output --no-color --help --version completions module help"
+            opts="-v -q -h -V --verbose --quiet --output --no-color --help --version completions build srpm help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__build)
+            opts="-D -r -v -q -h -V --method --git --committish --subdir --spec --backend --define --with --without --timeout --chroot --resultdir --repo --buildroot-pkg --enable-net --nodeps --memory-limit --dry-run --job --verbose --quiet --output --no-color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --method)
+                    COMPREPLY=($(compgen -W "rpmbuild rpkg tito tito-test make-srpm custom" -- "${cur}"))
+                    return 0
+                    ;;
+                --committish)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --subdir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --spec)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "sandbox mock" -- "${cur}"))
+                    return 0
+                    ;;
+                --define)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -D)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --with)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --without)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --chroot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --resultdir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --buildroot-pkg)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --memory-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --job)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
@@ -110,8 +169,22 @@ _copr() {
             return 0
             ;;
         copr__subcmd__help)
-            opts="completions module help"
+            opts="completions build srpm help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__help__subcmd__build)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -151,8 +224,8 @@ _copr() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        copr__subcmd__help__subcmd__module)
-            opts="release build validate"
+        copr__subcmd__help__subcmd__srpm)
+            opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -165,251 +238,57 @@ _copr() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        copr__subcmd__help__subcmd__module__subcmd__build)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        copr__subcmd__help__subcmd__module__subcmd__release)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        copr__subcmd__help__subcmd__module__subcmd__validate)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        copr__subcmd__module)
-            opts="-v -q -h -V --verbose --quiet --output --no-color --help --version release build validate help"
+        copr__subcmd__srpm)
+            opts="-D -v -q -h -V --method --git --committish --subdir --spec --backend --define --with --without --timeout --outdir --verbose --quiet --output --no-color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --output)
-                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                --method)
+                    COMPREPLY=($(compgen -W "rpmbuild rpkg tito tito-test make-srpm custom" -- "${cur}"))
                     return 0
                     ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        copr__subcmd__module__subcmd__build)
-            opts="-v -q -h -V --remote --resultdir --chroot --out --verbose --quiet --output --no-color --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --remote)
+                --committish)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --resultdir)
+                --subdir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --chroot)
+                --spec)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --out)
+                --backend)
+                    COMPREPLY=($(compgen -W "sandbox mock" -- "${cur}"))
+                    return 0
+                    ;;
+                --define)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --output)
-                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        copr__subcmd__module__subcmd__help)
-            opts="release build validate help"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        copr__subcmd__module__subcmd__help__subcmd__build)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        copr__subcmd__module__subcmd__help__subcmd__help)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        copr__subcmd__module__subcmd__help__subcmd__release)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        copr__subcmd__module__subcmd__help__subcmd__validate)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        copr__subcmd__module__subcmd__release)
-            opts="-v -q -h --resultdir --chroot --name --stream --version --summary --description --license --api --profile --default-profile --filter --platform --no-platform --out --non-interactive --verbose --quiet --output --no-color --help"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --resultdir)
+                -D)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --chroot)
+                --with)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --name)
+                --without)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --stream)
+                --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --version)
+                --outdir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --summary)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --description)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --license)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --api)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --profile)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --default-profile)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --filter)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --platform)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --out)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --output)
-                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        copr__subcmd__module__subcmd__validate)
-            opts="-v -q -h -V --verbose --quiet --output --no-color --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
                 --output)
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0

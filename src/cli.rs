@@ -48,6 +48,11 @@ pub enum OutputFormat {
 pub enum Command {
     /// Print a shell completion script to stdout.
     Completions(CompletionsArgs),
+    /// Build RPMs from a spec directory, spec file, SRPM, URL or git repository in an isolated
+    /// buildroot.
+    Build(BuildArgs),
+    /// Make only the source RPM from a spec directory, spec file, URL or git repository.
+    Srpm(SrpmArgs),
     /// Release a module from builds, build a module from modulemd, or check modulemd files.
     Module(ModuleArgs),
 }
@@ -60,6 +65,110 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
+// ---- pipeline: `copr build`, `copr srpm` ----
+
+/// Where the sources come from and how the SRPM is made (shared by `build` and `srpm`).
+#[derive(Debug, Clone, Args)]
+pub struct SourceArgs {
+    /// What to build: a directory with a spec and its sources (default `.`), a `.spec` file, a
+    /// `.src.rpm`, an http(s) URL of a `.spec` or `.src.rpm`, or a git repository (URL, or local
+    /// path with --git/--committish). With `--method custom`: the script to run.
+    #[arg(value_name = "SOURCE")]
+    pub source: Option<String>,
+
+    /// How the SRPM is made (default: rpmbuild, or `method` from the tree's copr.toml).
+    #[arg(long, value_enum)]
+    pub method: Option<crate::job::SrpmMethod>,
+
+    /// Treat SOURCE as a git repository even when it is a local directory.
+    #[arg(long)]
+    pub git: bool,
+
+    /// Git branch, tag or commit to build (implies a git source).
+    #[arg(long, value_name = "REF")]
+    pub committish: Option<String>,
+
+    /// Subdirectory of the source tree that holds the package.
+    #[arg(long, value_name = "PATH")]
+    pub subdir: Option<std::path::PathBuf>,
+
+    /// The spec file, relative to the package directory, when it holds more than one.
+    #[arg(long, value_name = "PATH")]
+    pub spec: Option<std::path::PathBuf>,
+
+    /// Buildroot backend (default: mock when installed, sandbox otherwise).
+    #[arg(long, value_enum)]
+    pub backend: Option<crate::mock::BackendKind>,
+
+    /// Define an rpm macro, as `NAME VALUE` (repeatable).
+    #[arg(long = "define", short = 'D', value_name = "'NAME VALUE'")]
+    pub defines: Vec<String>,
+
+    /// Enable an rpm `--with` conditional (repeatable).
+    #[arg(long = "with", value_name = "OPTION")]
+    pub with: Vec<String>,
+
+    /// Enable an rpm `--without` conditional (repeatable).
+    #[arg(long = "without", value_name = "OPTION")]
+    pub without: Vec<String>,
+
+    /// Kill the build (its whole process tree) after this many seconds [default: 18000].
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+}
+
+/// Arguments of `copr build`.
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+
+    /// Chroot to build for (repeatable) [default: host-<arch>, or `chroots` from copr.toml].
+    #[arg(long = "chroot", short = 'r', value_name = "CHROOT")]
+    pub chroots: Vec<String>,
+
+    /// Directory that receives the results (Copr's layout) and the repository of earlier builds.
+    #[arg(long, value_name = "DIR", default_value = "copr-results")]
+    pub resultdir: std::path::PathBuf,
+
+    /// Extra repository for BuildRequires: an http(s) base URL or a local directory (repeatable).
+    #[arg(long = "repo", value_name = "URL|DIR")]
+    pub repos: Vec<String>,
+
+    /// Extra package to install into the buildroot (repeatable).
+    #[arg(long = "buildroot-pkg", value_name = "PKG")]
+    pub buildroot_pkgs: Vec<String>,
+
+    /// Allow network access inside the buildroot (off by default).
+    #[arg(long)]
+    pub enable_net: bool,
+
+    /// Build even when BuildRequires are not satisfied.
+    #[arg(long)]
+    pub nodeps: bool,
+
+    /// Memory limit of the build's processes, in bytes.
+    #[arg(long, value_name = "BYTES")]
+    pub memory_limit: Option<u64>,
+
+    /// Print the resolved job spec (TOML, or JSON with --output json) instead of building.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Run the job spec in FILE (TOML) instead of resolving SOURCE and flags.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["source", "method", "git", "committish", "subdir", "spec", "chroots"])]
+    pub job: Option<std::path::PathBuf>,
+}
+
+/// Arguments of `copr srpm`.
+#[derive(Debug, Args)]
+pub struct SrpmArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+
+    /// Directory that receives the SRPM.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub outdir: std::path::PathBuf,
 // ---- modules ----
 
 /// Arguments of `copr module`.

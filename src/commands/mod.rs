@@ -6,11 +6,17 @@ use crate::error::{CliError, ExitStatus};
 mod completions;
 mod module;
 
+mod build;
+mod progress;
+mod srpm;
+
 /// Run the parsed command line; returns the exit status for a completed run.
 pub fn run(cli: Cli) -> Result<ExitStatus, CliError> {
     let global = cli.global;
     match cli.command {
         Command::Completions(args) => completions::run(&global, args),
+        Command::Build(args) => build::run(&global, args),
+        Command::Srpm(args) => srpm::run(&global, args),
         Command::Module(args) => module::run(&global, args),
     }
 }

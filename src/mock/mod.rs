@@ -12,6 +12,17 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+pub mod deps;
+pub mod evr;
+pub mod hostconfig;
+mod run;
+pub mod sandbox;
+mod summary;
+
+pub use hostconfig::HostConfig;
+pub use sandbox::{Sandbox, host_chroot};
+pub use summary::failure_summary;
+
 /// Which buildroot implementation to use.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
@@ -174,4 +185,16 @@ pub fn which(name: &str) -> Option<PathBuf> {
 /// The host's RPM architecture name (`x86_64`, `aarch64`, …).
 pub fn host_arch() -> &'static str {
     std::env::consts::ARCH
+}
+
+/// The backend of this kind, configured for this host. Fails with
+/// [`BackendError::MissingTool`] when the tools it runs are not installed.
+pub fn backend(kind: BackendKind, config: &HostConfig) -> Result<Box<dyn Backend>, BackendError> {
+    match kind {
+        BackendKind::Sandbox => Ok(Box::new(Sandbox::new(config.clone())?)),
+        BackendKind::Mock => Err(BackendError::MissingTool {
+            backend: "mock",
+            tool: "mock",
+        }),
+    }
 }

@@ -1,0 +1,338 @@
+//! `copr build`: resolve SOURCE, flags and the tree's copr.toml into a `JobSpec`, run the
+//! pipeline, render the result.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::cli::{BuildArgs, GlobalArgs, OutputFormat, SourceArgs};
+use crate::error::{CliError, ExitStatus, WithStatus};
+use crate::job::{CoprToml, JobSpec, Source, SrpmMethod};
+use crate::mock::{Backend, BackendKind, CancelToken, host_arch};
+use crate::pipeline::{self, BuildReport, PipelineError, RunOptions, State};
+
+pub fn run(global: &GlobalArgs, args: BuildArgs) -> Result<ExitStatus, CliError> {
+    let job = match &args.job {
+        Some(file) => JobSpec::from_toml_file(file).map_err(job_error)?,
+        None => resolve(&args)?,
+    };
+    if args.dry_run {
+        let text = match global.output {
+            OutputFormat::Json => job.to_json() + "\n",
+            OutputFormat::Text => job.to_toml(),
+        };
+        std::io::stdout()
+            .write_all(text.as_bytes())
+            .status(ExitStatus::Generic)?;
+        return Ok(ExitStatus::Success);
+    }
+    let backend = open_backend(job.backend.unwrap_or_else(BackendKind::detect))?;
+    let opts = RunOptions {
+        resultdir: args.resultdir.clone(),
+        reporter: super::progress::reporter(global),
+        cancel: CancelToken::new(),
+    };
+    let report = pipeline::build(&job, backend.as_ref(), &opts).map_err(pipeline_error)?;
+    render(global, &report)?;
+    if report.succeeded() {
+        Ok(ExitStatus::Success)
+    } else {
+        print_failure(&report);
+        Ok(ExitStatus::BuildFailed)
+    }
+}
+
+/// Open the buildroot backend of `kind` with the host's configuration.
+pub(super) fn open_backend(kind: BackendKind) -> Result<Box<dyn Backend>, CliError> {
+    let config = crate::mock::HostConfig::load().status(ExitStatus::Config)?;
+    crate::mock::backend(kind, &config).map_err(|e| {
+        let hint = match kind {
+            BackendKind::Sandbox => "install bubblewrap and rpm (rpmbuild): `make deps`",
+            BackendKind::Mock => "install mock, or use --backend sandbox",
+        };
+        CliError::new(ExitStatus::Config, e).with_hint(hint)
+    })
+}
+
+/// Map a job spec error to an argument error.
+pub(super) fn job_error(e: crate::job::JobError) -> CliError {
+    CliError::new(ExitStatus::Args, e)
+}
+
+/// Map a pipeline error to copr-cli's exit codes, with a hint where one helps.
+pub(super) fn pipeline_error(e: PipelineError) -> CliError {
+    let status = if e.is_network() {
+        ExitStatus::Request
+    } else {
+        match &e {
+            PipelineError::FsIo(_) | PipelineError::Io { .. } => ExitStatus::Generic,
+            PipelineError::MissingTool { .. } => ExitStatus::Config,
+            _ => ExitStatus::Args,
+        }
+    };
+    let hint = e.hint();
+    let err = CliError::new(status, e);
+    match hint {
+        Some(h) => err.with_hint(h),
+        None => err,
+    }
+}
+
+/// Resolve `copr build` arguments into a job spec.
+fn resolve(args: &BuildArgs) -> Result<JobSpec, CliError> {
+    let (mut job, toml) = resolve_source(&args.source)?;
+    let toml = toml.unwrap_or_default();
+    job.chroots = if !args.chroots.is_empty() {
+        args.chroots.clone()
+    } else if !toml.chroots.is_empty() {
+        toml.chroots.clone()
+    } else {
+        vec![format!("host-{}", host_arch())]
+    };
+    job.repos = merge(&toml.repos, &args.repos);
+    job.buildroot_pkgs = merge(&toml.buildroot_pkgs, &args.buildroot_pkgs);
+    job.enable_net = args.enable_net || toml.enable_net.unwrap_or(false);
+    job.nodeps = args.nodeps;
+    job.memory_limit = args.memory_limit.or(toml.memory_limit);
+    job.validate().map_err(job_error)?;
+    Ok(job)
+}
+
+fn merge(a: &[String], b: &[String]) -> Vec<String> {
+    let mut out = a.to_vec();
+    for x in b {
+        if !out.contains(x) {
+            out.push(x.clone());
+        }
+    }
+    out
+}
+
+fn is_remote_git(s: &str) -> bool {
+    s.starts_with("git://")
+        || s.starts_with("ssh://")
+        || s.starts_with("git+")
+        || (s.starts_with("git@") && s.contains(':'))
+}
+
+fn absolute(path: &Path) -> Result<PathBuf, CliError> {
+    if path.is_absolute() {
+        return Ok(path.to_path_buf());
+    }
+    let cwd = std::env::current_dir().status(ExitStatus::Generic)?;
+    let joined = cwd.join(path);
+    // Normalise `.` components for readable job specs; `..` is kept as is.
+    Ok(joined.components().collect())
+}
+
+/// Resolve the source-related arguments (shared with `copr srpm`) into a job spec with default
+/// chroots, and the copr.toml found in a local source tree.
+pub(super) fn resolve_source(args: &SourceArgs) -> Result<(JobSpec, Option<CoprToml>), CliError> {
+    let raw = args.source.clone().unwrap_or_else(|| ".".to_string());
+    let args_err = |msg: String| CliError::new(ExitStatus::Args, anyhow::anyhow!(msg));
+    let is_url = raw.starts_with("http://") || raw.starts_with("https://");
+    let url_path = raw.split(['?', '#']).next().unwrap_or(&raw);
+    let wants_git = args.git || args.committish.is_some();
+    let mut toml = None;
+    let mut method = args.method;
+
+    let source = if method == Some(SrpmMethod::Custom) && !wants_git {
+        let script = absolute(Path::new(&raw))?;
+        if script.is_dir() {
+            return Err(args_err(format!(
+                "--method custom needs the script as SOURCE, and {} is a directory",
+                script.display()
+            )));
+        }
+        Source::Custom {
+            script,
+            resultdir: None,
+        }
+    } else if is_url
+        && !wants_git
+        && (url_path.ends_with(".spec") || url_path.ends_with(".src.rpm"))
+    {
+        Source::Url { url: raw.clone() }
+    } else if is_url || is_remote_git(&raw) || wants_git {
+        let url = if is_url || is_remote_git(&raw) {
+            raw.clone()
+        } else {
+            absolute(Path::new(&raw))?.to_string_lossy().into_owned()
+        };
+        Source::Git {
+            url,
+            committish: args.committish.clone(),
+            subdir: args.subdir.clone(),
+            spec: args.spec.clone(),
+        }
+    } else {
+        let path = absolute(Path::new(&raw))?;
+        if raw.ends_with(".src.rpm") {
+            Source::Srpm { path }
+        } else if raw.ends_with(".spec") && !path.is_dir() {
+            Source::Spec { path }
+        } else {
+            let dir = match &args.subdir {
+                Some(s) => path.join(s),
+                None => path,
+            };
+            let found = if dir.is_dir() {
+                CoprToml::load(&dir).map_err(job_error)?
+            } else {
+                None
+            };
+            let spec = args
+                .spec
+                .clone()
+                .or_else(|| found.as_ref().and_then(|t| t.spec.clone()));
+            if method.is_none() {
+                method = found.as_ref().and_then(|t| t.method);
+            }
+            if method == Some(SrpmMethod::Custom) {
+                let script = found
+                    .as_ref()
+                    .and_then(|t| t.script.clone())
+                    .ok_or_else(|| {
+                        args_err(format!(
+                            "copr.toml in {} selects the custom method but names no `script`",
+                            dir.display()
+                        ))
+                    })?;
+                toml = found;
+                let job = finish(
+                    args,
+                    Source::Custom {
+                        script: dir.join(script),
+                        resultdir: None,
+                    },
+                    SrpmMethod::Custom,
+                    toml.as_ref(),
+                );
+                return Ok((job, toml));
+            }
+            toml = found;
+            Source::Dir { path: dir, spec }
+        }
+    };
+    let method = method.unwrap_or_default();
+    let job = finish(args, source, method, toml.as_ref());
+    Ok((job, toml))
+}
+
+fn finish(
+    args: &SourceArgs,
+    source: Source,
+    method: SrpmMethod,
+    toml: Option<&CoprToml>,
+) -> JobSpec {
+    let mut job = JobSpec::new(source, vec![format!("host-{}", host_arch())]);
+    job.method = method;
+    job.backend = Some(
+        args.backend
+            .or(toml.and_then(|t| t.backend))
+            .unwrap_or_else(BackendKind::detect),
+    );
+    let mut macros: BTreeMap<String, String> = toml.map(|t| t.macros.clone()).unwrap_or_default();
+    for d in &args.defines {
+        let (k, v) = d
+            .split_once(char::is_whitespace)
+            .unwrap_or((d.as_str(), ""));
+        macros.insert(k.trim_start_matches('%').to_string(), v.trim().to_string());
+    }
+    job.macros = macros;
+    job.with = merge(
+        &toml.map(|t| t.with.clone()).unwrap_or_default(),
+        &args.with,
+    );
+    job.without = merge(
+        &toml.map(|t| t.without.clone()).unwrap_or_default(),
+        &args.without,
+    );
+    job.timeout = args
+        .timeout
+        .or(toml.and_then(|t| t.timeout))
+        .unwrap_or(crate::job::DEFAULT_TIMEOUT_SECS);
+    job.project = toml.and_then(|t| t.project.clone());
+    job
+}
+
+/// Print the report: JSON on stdout with `--output json`, else a short summary.
+fn render(global: &GlobalArgs, report: &BuildReport) -> Result<(), CliError> {
+    let mut out = std::io::stdout().lock();
+    if global.output == OutputFormat::Json {
+        let text = serde_json::to_string_pretty(report).status(ExitStatus::Generic)?;
+        writeln!(out, "{text}").status(ExitStatus::Generic)?;
+        return Ok(());
+    }
+    if global.quiet {
+        return Ok(());
+    }
+    let name = report.package.as_deref().unwrap_or("(unknown package)");
+    writeln!(
+        out,
+        "build {:08} {name}: {}",
+        report.build_id,
+        report.state.as_str()
+    )
+    .status(ExitStatus::Generic)?;
+    match &report.srpm.srpm {
+        Some(p) => writeln!(out, "  srpm  {}", p.path.display()),
+        None => writeln!(out, "  srpm  failed, log: {}", report.srpm.log.display()),
+    }
+    .status(ExitStatus::Generic)?;
+    for c in &report.chroots {
+        match c.state {
+            State::Succeeded => {
+                writeln!(
+                    out,
+                    "  {}  succeeded  {}",
+                    c.chroot,
+                    c.dir.as_deref().unwrap_or(Path::new("")).display()
+                )
+                .status(ExitStatus::Generic)?;
+                for p in &c.packages {
+                    let file = p.path.file_name().unwrap_or_default().to_string_lossy();
+                    writeln!(out, "    {file}").status(ExitStatus::Generic)?;
+                }
+            }
+            State::Skipped | State::Failed => {
+                writeln!(
+                    out,
+                    "  {}  {}  {}",
+                    c.chroot,
+                    c.state.as_str(),
+                    c.reason
+                        .as_deref()
+                        .unwrap_or("")
+                        .lines()
+                        .next()
+                        .unwrap_or("")
+                )
+                .status(ExitStatus::Generic)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Tell the user on stderr what failed first and where the whole log is.
+fn print_failure(report: &BuildReport) {
+    let red = console::Style::new().red().bold().for_stderr();
+    if report.srpm.state == State::Failed {
+        eprintln!("{} the SRPM build failed:", red.apply_to("error:"));
+        for line in report.srpm.error.as_deref().unwrap_or("").lines() {
+            eprintln!("  {line}");
+        }
+        eprintln!("  log: {}", report.srpm.log.display());
+        return;
+    }
+    for c in report.chroots.iter().filter(|c| c.state == State::Failed) {
+        eprintln!("{} build failed in {}:", red.apply_to("error:"), c.chroot);
+        for line in c.reason.as_deref().unwrap_or("").lines() {
+            eprintln!("  {line}");
+        }
+        if let Some(log) = &c.log {
+            eprintln!("  log: {}", log.display());
+        }
+    }
+}
