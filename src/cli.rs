@@ -169,6 +169,8 @@ pub struct SrpmArgs {
     /// Directory that receives the SRPM.
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub outdir: std::path::PathBuf,
+}
+
 // ---- modules ----
 
 /// Arguments of `copr module`.

@@ -4,11 +4,12 @@ use crate::cli::{Cli, Command, GlobalArgs};
 use crate::error::{CliError, ExitStatus};
 
 mod completions;
-mod module;
 
 mod build;
 mod progress;
 mod srpm;
+
+mod module;
 
 /// Run the parsed command line; returns the exit status for a completed run.
 pub fn run(cli: Cli) -> Result<ExitStatus, CliError> {
