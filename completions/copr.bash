@@ -352,7 +352,7 @@ _copr() {
             return 0
             ;;
         copr__subcmd__module__subcmd__build)
-            opts="-v -q -h -V --remote --resultdir --chroot --out --verbose --quiet --output --no-color --help --version"
+            opts="-v -q -h -V --remote --resultdir --chroot --backend --out --verbose --quiet --output --no-color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -368,6 +368,10 @@ _copr() {
                     ;;
                 --chroot)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "sandbox mock" -- "${cur}"))
                     return 0
                     ;;
                 --out)

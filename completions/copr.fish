@@ -135,6 +135,8 @@ complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcom
 complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l remote -d 'Build on a copr server in this project instead of locally (not available yet)' -r
 complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l resultdir -d 'Result directory for the component builds and the module' -r -F
 complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l chroot -d 'Chroot to build in; default: the host chroot' -r
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l backend -d 'Buildroot backend; default: mock when installed, else sandbox' -r -f -a "sandbox\t'The host\'s rpmbuild inside bubblewrap; builds for the host (`host-<arch>`)'
+mock\t'mock with a Copr-style config (Fedora/EL hosts with mock installed)'"
 complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l out -d 'Also write the released documents to this file' -r -F
 complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
 json\t'Machine-readable JSON on stdout'"

@@ -288,6 +288,10 @@ pub struct ModuleBuildArgs {
     #[arg(long, value_name = "CHROOT")]
     pub chroot: Option<String>,
 
+    /// Buildroot backend; default: mock when installed, else sandbox.
+    #[arg(long, value_enum)]
+    pub backend: Option<crate::mock::BackendKind>,
+
     /// Also write the released documents to this file.
     #[arg(long, value_name = "FILE")]
     pub out: Option<std::path::PathBuf>,

@@ -333,3 +333,154 @@ fn interactive_release_in_a_terminal() {
     assert_eq!(list(&data["api"]["rpms"]), ["hello-a", "hello-b"]);
     assert_eq!(list(&data["profiles"]["default"]["rpms"]), ["hello-b"]);
 }
+
+/// Two components in local git repositories; hello-app BuildRequires hello-lib.
+fn two_group_module(tmp: &Path, lib_order: i64, app_order: i64) -> std::path::PathBuf {
+    git_package(&tmp.join("hello-lib"), &Pkg::new("hello-lib"), "true");
+    let mut app = Pkg::new("hello-app");
+    app.build_requires = vec!["hello-lib"];
+    app.requires = vec!["hello-lib"];
+    git_package(
+        &tmp.join("hello-app"),
+        &app,
+        "test -f /usr/share/hello-lib/README",
+    );
+    let doc = format!(
+        "document: modulemd\nversion: 2\ndata:\n  name: stack\n  stream: \"1\"\n  summary: Library and app\n  \
+         description: An app built against its library.\n  license:\n    module: [MIT]\n  \
+         profiles:\n    default:\n      rpms: [hello-app]\n  api:\n    rpms: [hello-app]\n  \
+         components:\n    rpms:\n      hello-lib:\n        rationale: Library the app builds on.\n        \
+         repository: ./hello-lib\n        ref: main\n        buildorder: {lib_order}\n      \
+         hello-app:\n        rationale: The app.\n        repository: ./hello-app\n        ref: main\n        \
+         buildorder: {app_order}\n"
+    );
+    let path = tmp.join("stack.yaml");
+    std::fs::write(&path, doc).unwrap();
+    path
+}
+
+/// `copr module build` builds group 1 before group 2, whose component BuildRequires group 1's
+/// package from the result directory's repository, then releases a module dnf can install.
+#[test]
+fn module_build_builds_groups_in_order_and_releases() {
+    let tmp = tempfile::tempdir().unwrap();
+    let doc = two_group_module(tmp.path(), 1, 2);
+    let res = tmp.path().join("results");
+    let out = tmp.path().join("released.yaml");
+    let (ok, stdout, stderr) = run(copr()
+        .args(["module", "build", "--backend", "sandbox", "--resultdir"])
+        .arg(&res)
+        .arg("--out")
+        .arg(&out)
+        .arg(&doc));
+    assert!(ok, "module build failed:\n{stderr}");
+    assert!(stdout.starts_with("stack:1:"), "{stdout}");
+    let g1 = stderr.find("build group 1/2").expect("group 1 reported");
+    let g2 = stderr.find("build group 2/2").expect("group 2 reported");
+    assert!(g1 < g2);
+
+    let chroot = std::fs::read_dir(&res)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("host-")
+        })
+        .expect("host chroot directory");
+    let lib_dir = chroot.join("00000001-hello-lib");
+    let app_dir = chroot.join("00000002-hello-app");
+    assert!(lib_dir.join("success").is_file() && app_dir.join("success").is_file());
+    let log = std::fs::read_to_string(app_dir.join("builder-live.log")).unwrap();
+    assert!(
+        log.contains("hello-lib"),
+        "app build did not get hello-lib:\n{log}"
+    );
+
+    assert!(libmodulemd_accepts(&out));
+    let text = std::fs::read_to_string(&out).unwrap();
+    for want in [
+        "hello-lib-0:1.0-1.noarch",
+        "hello-app-0:1.0-1.noarch",
+        "buildorder: 2",
+    ] {
+        assert!(text.contains(want), "{want} missing:\n{text}");
+    }
+    // Local refs are recorded as the commits that were built.
+    assert!(
+        text.lines()
+            .any(|l| l.trim_start().starts_with("ref: ") && l.trim().len() == 45),
+        "{text}"
+    );
+
+    let (ok, _, err) =
+        run(dnf(tmp.path(), &chroot, "deb12").args(["module", "install", "stack:1"]));
+    assert!(ok, "dnf module install: {err}");
+    let (_, installed, _) = run(std::process::Command::new("rpm")
+        .arg("--root")
+        .arg(tmp.path().join("root"))
+        .args(["-qa", "--qf", "%{NAME}\\n"]));
+    let mut installed: Vec<&str> = installed.lines().collect();
+    installed.sort();
+    assert_eq!(installed, ["hello-app", "hello-lib"]);
+}
+
+/// When group 1 fails (here: the app, ordered first, lacks its BuildRequires), later groups are
+/// not built, nothing is released, and the exit code is 4.
+#[test]
+fn module_build_stops_at_a_failed_group() {
+    let tmp = tempfile::tempdir().unwrap();
+    let doc = two_group_module(tmp.path(), 2, 1);
+    let res = tmp.path().join("results");
+    let out = copr()
+        .args(["module", "build", "--backend", "sandbox", "--resultdir"])
+        .arg(&res)
+        .arg(&doc)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("hello-app") && stderr.contains("not built: hello-lib"),
+        "{stderr}"
+    );
+    assert!(
+        !res.join("modules").exists(),
+        "a failed module build released something"
+    );
+}
+
+/// Problems in the document are reported with the file and line before anything is built.
+#[test]
+fn module_build_reports_document_errors_with_lines() {
+    let tmp = tempfile::tempdir().unwrap();
+    let doc = two_group_module(tmp.path(), 1, 2);
+    let text = std::fs::read_to_string(&doc).unwrap();
+    std::fs::write(&doc, text.replace("buildorder: 2", "buildorder: two")).unwrap();
+    let (ok, _, err) = run(copr()
+        .args(["module", "build", "--resultdir"])
+        .arg(tmp.path().join("r"))
+        .arg(&doc));
+    assert!(
+        !ok && err.contains("stack.yaml:26:") && err.contains("buildorder"),
+        "{err}"
+    );
+    std::fs::write(
+        &doc,
+        text.replace(
+            "ref: main\n        buildorder: 2",
+            "ref: nope\n        buildorder: 2",
+        ),
+    )
+    .unwrap();
+    let (ok, _, err) = run(copr()
+        .args(["module", "build", "--resultdir"])
+        .arg(tmp.path().join("r"))
+        .arg(&doc));
+    assert!(
+        !ok && err.contains("stack.yaml:24:") && err.contains("`nope`"),
+        "{err}"
+    );
+    assert!(!tmp.path().join("r").exists());
+}

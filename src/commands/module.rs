@@ -379,7 +379,8 @@ fn resolve_spec(
     })
 }
 
-fn build_cmd(_global: &GlobalArgs, args: ModuleBuildArgs) -> Result<ExitStatus, CliError> {
+fn build_cmd(global: &GlobalArgs, args: ModuleBuildArgs) -> Result<ExitStatus, CliError> {
+    use crate::module::build;
     if let Some(project) = &args.remote {
         return Err(CliError::new(
             ExitStatus::Args,
@@ -389,18 +390,82 @@ fn build_cmd(_global: &GlobalArgs, args: ModuleBuildArgs) -> Result<ExitStatus, 
         )
         .with_hint("leave out --remote to build the module locally"));
     }
-    let text =
-        fs_err::read_to_string(&args.modulemd).map_err(|e| CliError::new(ExitStatus::Args, e))?;
-    let _parsed = parse_index(&text).map_err(|e| {
-        cli_error(ModuleError::Invalid {
-            path: args.modulemd.clone(),
-            source: e,
-        })
+    let file = &args.modulemd;
+    let text = fs_err::read_to_string(file).map_err(|e| CliError::new(ExitStatus::Args, e))?;
+    let parsed = parse_index(&text).map_err(|e| {
+        let lines: Vec<String> = e
+            .errors
+            .iter()
+            .map(|d| format!("{}:{}{}", file.display(), line_prefix(d), d.message))
+            .collect();
+        CliError::new(
+            ExitStatus::Args,
+            anyhow::anyhow!("invalid modulemd:\n{}", lines.join("\n")),
+        )
+        .with_hint("`copr module validate FILE` checks a document without building it")
     })?;
-    Err(CliError::new(
-        ExitStatus::Generic,
-        anyhow::anyhow!(
-            "building module components locally needs the build pipeline, which is not available in this build"
+    for w in &parsed.warnings {
+        eprintln!(
+            "{}:{}warning: {}",
+            file.display(),
+            line_prefix(w),
+            w.message
+        );
+    }
+    let plan = build::plan(&parsed, &text, file).map_err(|e| match e {
+        ModuleError::Plan { line, message } => CliError::new(
+            ExitStatus::Args,
+            anyhow::anyhow!(
+                "{}:{} {message}",
+                file.display(),
+                line.map(|l| format!("{l}:")).unwrap_or_default()
+            ),
         ),
-    ))
+        other => cli_error(other),
+    })?;
+    let chroot = args
+        .chroot
+        .clone()
+        .unwrap_or_else(|| format!("host-{}", crate::mock::host_arch()));
+    // Fail before building when the document pins a version that is already released.
+    if plan.stream.version.is_some() {
+        let records = release::load_records(&args.resultdir).map_err(cli_error)?;
+        let spec = ReleaseSpec {
+            name: plan.name.clone(),
+            stream: plan.stream_name.clone(),
+            version: plan.stream.version,
+            ..Default::default()
+        };
+        release::choose_version(&spec, &records, time::OffsetDateTime::now_utc())
+            .map_err(cli_error)?;
+    }
+    let backend = super::build::open_backend(
+        args.backend
+            .unwrap_or_else(crate::mock::BackendKind::detect),
+    )?;
+    let opts = crate::pipeline::RunOptions {
+        resultdir: args.resultdir.clone(),
+        reporter: super::progress::reporter(global),
+        cancel: crate::mock::CancelToken::new(),
+    };
+    let built = build::build_groups(&plan, &chroot, backend.as_ref(), &opts).map_err(|e| {
+        let failed = matches!(e, ModuleError::ComponentsFailed { .. });
+        let mut err = cli_error(e);
+        if failed {
+            err.status = ExitStatus::BuildFailed;
+        }
+        err
+    })?;
+    let resultdir =
+        fs_err::canonicalize(&args.resultdir).map_err(|e| CliError::new(ExitStatus::Generic, e))?;
+    let builds = build::chroot_builds(&chroot, &resultdir, &built).map_err(cli_error)?;
+    let spec = build::release_spec(&plan, &built);
+    let released = release::release(
+        &resultdir,
+        &[builds],
+        &spec,
+        time::OffsetDateTime::now_utc(),
+    )
+    .map_err(cli_error)?;
+    finish_release(global, &released, args.out.as_deref())
 }

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+pub mod build;
 pub mod modulemd;
 pub mod parse;
 pub mod release;
@@ -50,6 +51,19 @@ pub enum ModuleError {
     AlreadyReleased { nsv: String },
     #[error("version of {nsv} is not newer than the latest release ({latest})")]
     VersionNotNewer { nsv: String, latest: u64 },
+    #[error("{}{message}", .line.map(|l| format!("line {l}: ")).unwrap_or_default())]
+    Plan {
+        line: Option<usize>,
+        message: String,
+    },
+    #[error("build group {group} failed: {}; not built: {}", .failed.join("; "), if .not_built.is_empty() { "nothing".to_string() } else { .not_built.join(", ") })]
+    ComponentsFailed {
+        group: usize,
+        failed: Vec<String>,
+        not_built: Vec<String>,
+    },
+    #[error(transparent)]
+    Pipeline(#[from] crate::pipeline::PipelineError),
     #[error("`{tool}` failed: {reason}")]
     Tool { tool: &'static str, reason: String },
     #[error("internal error: {0}")]

@@ -271,3 +271,35 @@ impl Pty {
 
 pub const DOWN: &str = "\x1b[B";
 pub const ENTER: &str = "\r";
+
+/// A git repository at `dir` holding `pkg`'s spec; `build_check` is a shell line run in %build.
+pub fn git_package(dir: &Path, pkg: &Pkg, build_check: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    let spec = pkg.spec().replace(
+        "\n%install\n",
+        &format!("\n%build\n{build_check}\n\n%install\n"),
+    );
+    std::fs::write(dir.join(format!("{}.spec", pkg.name)), spec).unwrap();
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .args([
+                "-c",
+                "user.name=Module Test",
+                "-c",
+                "user.email=test@example.com",
+            ])
+            .args(["-c", "init.defaultBranch=main"])
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", "package"]);
+}
