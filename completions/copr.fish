@@ -35,6 +35,10 @@ complete -c copr -n "__fish_copr_needs_command" -f -a "completions" -d 'Print a 
 complete -c copr -n "__fish_copr_needs_command" -f -a "build" -d 'Build RPMs from a spec directory, spec file, SRPM, URL or git repository in an isolated buildroot'
 complete -c copr -n "__fish_copr_needs_command" -f -a "srpm" -d 'Make only the source RPM from a spec directory, spec file, URL or git repository'
 complete -c copr -n "__fish_copr_needs_command" -f -a "module" -d 'Release a module from builds, build a module from modulemd, or check modulemd files'
+complete -c copr -n "__fish_copr_needs_command" -f -a "createrepo" -d 'Write rpm-md repository metadata (repodata/) for a directory of RPMs'
+complete -c copr -n "__fish_copr_needs_command" -f -a "key" -d 'Generate and export OpenPGP signing keys'
+complete -c copr -n "__fish_copr_needs_command" -f -a "sign" -d 'Add OpenPGP header signatures to RPM packages in place (like `rpmsign --addsign`)'
+complete -c copr -n "__fish_copr_needs_command" -f -a "bench" -d 'Benchmarks against the tools users would pick instead (createrepo_c, rpmsign)'
 complete -c copr -n "__fish_copr_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c copr -n "__fish_copr_using_subcommand completions" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
 json\t'Machine-readable JSON on stdout'"
@@ -156,11 +160,125 @@ complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcom
 complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from help" -f -a "build" -d 'Build a module\'s components in buildorder from a modulemd v2 file, then release it'
 complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from help" -f -a "validate" -d 'Check modulemd files (modulemd v2, modulemd-defaults v1); errors name their line'
 complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions build srpm module help" -f -a "completions" -d 'Print a shell completion script to stdout'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions build srpm module help" -f -a "build" -d 'Build RPMs from a spec directory, spec file, SRPM, URL or git repository in an isolated buildroot'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions build srpm module help" -f -a "srpm" -d 'Make only the source RPM from a spec directory, spec file, URL or git repository'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions build srpm module help" -f -a "module" -d 'Release a module from builds, build a module from modulemd, or check modulemd files'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions build srpm module help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c copr -n "__fish_copr_using_subcommand createrepo" -l workers -d 'Worker threads for reading, hashing and compressing (default: number of cores)' -r
+complete -c copr -n "__fish_copr_using_subcommand createrepo" -l compress -d 'Compression of the metadata files' -r -f -a "gz\t'gzip (`.xml.gz`), readable by every dnf and yum'
+zstd\t'zstd (`.xml.zst`), createrepo_c ≥ 1.0\'s default'"
+complete -c copr -n "__fish_copr_using_subcommand createrepo" -l sign-key -d 'Secret key file (secret.asc from `copr key generate`) to sign repomd.xml with; writes repodata/repomd.xml.asc' -r -F
+complete -c copr -n "__fish_copr_using_subcommand createrepo" -l modules -d 'A modules.yaml to publish as the `modules` metadata (default: DIR/modules.yaml if present)' -r -F
+complete -c copr -n "__fish_copr_using_subcommand createrepo" -l gpgkey -d 'Public key for the .repo file\'s gpgkey= (default: pubkey.gpg next to the --sign-key file)' -r -F
+complete -c copr -n "__fish_copr_using_subcommand createrepo" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand createrepo" -l update -d 'Reuse the metadata of packages whose location, size and mtime are unchanged since the last run (kept in repodata/.copr-cache); without a usable cache everything is regenerated'
+complete -c copr -n "__fish_copr_using_subcommand createrepo" -l repo-file -d 'Also write DIR/copr.repo, a dnf .repo file pointing at DIR with file:// URLs'
+complete -c copr -n "__fish_copr_using_subcommand createrepo" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand createrepo" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand createrepo" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand createrepo" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand createrepo" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand key; and not __fish_seen_subcommand_from generate export help" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand key; and not __fish_seen_subcommand_from generate export help" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand key; and not __fish_seen_subcommand_from generate export help" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand key; and not __fish_seen_subcommand_from generate export help" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand key; and not __fish_seen_subcommand_from generate export help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand key; and not __fish_seen_subcommand_from generate export help" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand key; and not __fish_seen_subcommand_from generate export help" -f -a "generate" -d 'Generate a signing key for a project: writes DIR/pubkey.gpg and DIR/secret.asc (0600)'
+complete -c copr -n "__fish_copr_using_subcommand key; and not __fish_seen_subcommand_from generate export help" -f -a "export" -d 'Print the armored public key of a secret key file to stdout (or write it with --out)'
+complete -c copr -n "__fish_copr_using_subcommand key; and not __fish_seen_subcommand_from generate export help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from generate" -l name -d 'Project the key belongs to, as OWNER/PROJECT (gives the user id `OWNER_PROJECT (copr) <OWNER#PROJECT@copr.local>`)' -r
+complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from generate" -l out -d 'Directory to write pubkey.gpg and secret.asc into (created if missing)' -r -F
+complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from generate" -l email -d 'E-mail address of the user id (default: OWNER#PROJECT@copr.local)' -r
+complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from generate" -l algorithm -d 'Key algorithm' -r -f -a "rsa4096\t'RSA 4096: verified by every rpm and GnuPG version'
+rsa3072\t'RSA 3072'
+ed25519\t'Ed25519: small and fast; needs rpm ≥ 4.16'"
+complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from generate" -l expire-days -d 'Validity in days; 0 means the key never expires' -r
+complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from generate" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from generate" -l force -d 'Replace an existing secret.asc in DIR'
+complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from generate" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from generate" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from generate" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from generate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from generate" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from export" -l key -d 'Secret key file (secret.asc)' -r -F
+complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from export" -l out -d 'Write the public key to this file instead of stdout' -r -F
+complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from export" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from export" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from export" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from export" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from export" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "generate" -d 'Generate a signing key for a project: writes DIR/pubkey.gpg and DIR/secret.asc (0600)'
+complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "export" -d 'Print the armored public key of a secret key file to stdout (or write it with --out)'
+complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c copr -n "__fish_copr_using_subcommand sign" -l key -d 'Secret key file (secret.asc from `copr key generate`)' -r -F
+complete -c copr -n "__fish_copr_using_subcommand sign" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand sign" -l force -d 'Re-sign packages that already carry a signature by this key'
+complete -c copr -n "__fish_copr_using_subcommand sign" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand sign" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand sign" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand sign" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand sign" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand bench; and not __fish_seen_subcommand_from createrepo sign all help" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand bench; and not __fish_seen_subcommand_from createrepo sign all help" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand bench; and not __fish_seen_subcommand_from createrepo sign all help" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand bench; and not __fish_seen_subcommand_from createrepo sign all help" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand bench; and not __fish_seen_subcommand_from createrepo sign all help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand bench; and not __fish_seen_subcommand_from createrepo sign all help" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand bench; and not __fish_seen_subcommand_from createrepo sign all help" -f -a "createrepo" -d 'Compare `copr createrepo` with createrepo_c on synthetic repositories'
+complete -c copr -n "__fish_copr_using_subcommand bench; and not __fish_seen_subcommand_from createrepo sign all help" -f -a "sign" -d 'Compare `copr sign` with `rpmsign --addsign` (GnuPG)'
+complete -c copr -n "__fish_copr_using_subcommand bench; and not __fish_seen_subcommand_from createrepo sign all help" -f -a "all" -d 'Run every benchmark with default sizes'
+complete -c copr -n "__fish_copr_using_subcommand bench; and not __fish_seen_subcommand_from createrepo sign all help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from createrepo" -l sizes -d 'Repository sizes (number of small packages) to test' -r
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from createrepo" -l large -d 'Also test a set of packages with large payloads (count × MiB each)' -r
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from createrepo" -l workers -d 'Worker threads given to both tools (default: number of cores)' -r
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from createrepo" -l runs -d 'Runs per measurement; the best is reported' -r
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from createrepo" -l workdir -d 'Keep the generated repositories here instead of a temporary directory' -r -F
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from createrepo" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from createrepo" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from createrepo" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from createrepo" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from createrepo" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from createrepo" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from sign" -l packages -d 'Number of packages to sign' -r
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from sign" -l workdir -d 'Keep the generated packages here instead of a temporary directory' -r -F
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from sign" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from sign" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from sign" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from sign" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from sign" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from sign" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from all" -l workdir -d 'Keep the generated data here instead of a temporary directory' -r -F
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from all" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from all" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from all" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from all" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from all" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from all" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "createrepo" -d 'Compare `copr createrepo` with createrepo_c on synthetic repositories'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "sign" -d 'Compare `copr sign` with `rpmsign --addsign` (GnuPG)'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "all" -d 'Run every benchmark with default sizes'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions build srpm module createrepo key sign bench help" -f -a "completions" -d 'Print a shell completion script to stdout'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions build srpm module createrepo key sign bench help" -f -a "build" -d 'Build RPMs from a spec directory, spec file, SRPM, URL or git repository in an isolated buildroot'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions build srpm module createrepo key sign bench help" -f -a "srpm" -d 'Make only the source RPM from a spec directory, spec file, URL or git repository'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions build srpm module createrepo key sign bench help" -f -a "module" -d 'Release a module from builds, build a module from modulemd, or check modulemd files'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions build srpm module createrepo key sign bench help" -f -a "createrepo" -d 'Write rpm-md repository metadata (repodata/) for a directory of RPMs'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions build srpm module createrepo key sign bench help" -f -a "key" -d 'Generate and export OpenPGP signing keys'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions build srpm module createrepo key sign bench help" -f -a "sign" -d 'Add OpenPGP header signatures to RPM packages in place (like `rpmsign --addsign`)'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions build srpm module createrepo key sign bench help" -f -a "bench" -d 'Benchmarks against the tools users would pick instead (createrepo_c, rpmsign)'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions build srpm module createrepo key sign bench help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from module" -f -a "release" -d 'Release a module (modulemd v2 + defaults) from the latest successful builds and publish it as `modules.yaml` in each chroot\'s repository'
 complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from module" -f -a "build" -d 'Build a module\'s components in buildorder from a modulemd v2 file, then release it'
 complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from module" -f -a "validate" -d 'Check modulemd files (modulemd v2, modulemd-defaults v1); errors name their line'
+complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "generate" -d 'Generate a signing key for a project: writes DIR/pubkey.gpg and DIR/secret.asc (0600)'
+complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "export" -d 'Print the armored public key of a secret key file to stdout (or write it with --out)'
+complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "createrepo" -d 'Compare `copr createrepo` with createrepo_c on synthetic repositories'
+complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "sign" -d 'Compare `copr sign` with `rpmsign --addsign` (GnuPG)'
+complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "all" -d 'Run every benchmark with default sizes'

@@ -26,7 +26,7 @@ if command -v apt-get >/dev/null; then
     pkgs=(rpm rpm2cpio bubblewrap git gcc make cpio file pkg-config libssl-dev nettle-dev
           libclang-dev gnupg ca-certificates)
     if [ $want_test = 1 ]; then
-        pkgs+=(createrepo-c dnf libmodulemd-tools gir1.2-modulemd-2.0 python3-gi python3-venv
+        pkgs+=(createrepo-c dnf libmodulemd-tools gir1.2-modulemd-2.0 python3-gi python3-venv zstd time
                postgresql)
     fi
     missing=()
@@ -42,7 +42,7 @@ elif command -v dnf >/dev/null; then
     pkgs=(rpm-build bubblewrap git gcc make cpio file pkgconf-pkg-config openssl-devel nettle-devel
           clang-devel gnupg2)
     if [ $want_test = 1 ]; then
-        pkgs+=(createrepo_c dnf libmodulemd python3-gobject-base python3 postgresql-server tito)
+        pkgs+=(createrepo_c dnf libmodulemd python3-gobject-base python3 postgresql-server tito zstd time)
     fi
     missing=()
     for p in "${pkgs[@]}"; do rpm -q "$p" >/dev/null 2>&1 || missing+=("$p"); done

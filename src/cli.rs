@@ -55,6 +55,14 @@ pub enum Command {
     Srpm(SrpmArgs),
     /// Release a module from builds, build a module from modulemd, or check modulemd files.
     Module(ModuleArgs),
+    /// Write rpm-md repository metadata (repodata/) for a directory of RPMs.
+    Createrepo(CreaterepoArgs),
+    /// Generate and export OpenPGP signing keys.
+    Key(KeyArgs),
+    /// Add OpenPGP header signatures to RPM packages in place (like `rpmsign --addsign`).
+    Sign(SignArgs),
+    /// Benchmarks against the tools users would pick instead (createrepo_c, rpmsign).
+    Bench(BenchArgs),
 }
 
 /// Arguments of `copr completions`.
@@ -303,4 +311,198 @@ pub struct ModuleValidateArgs {
     /// modulemd YAML files to check.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<std::path::PathBuf>,
+}
+
+// ---- repo: repositories, keys and signing ----
+
+/// Compression of repository metadata.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MetadataCompression {
+    /// gzip (`.xml.gz`), readable by every dnf and yum.
+    Gz,
+    /// zstd (`.xml.zst`), createrepo_c ≥ 1.0's default.
+    Zstd,
+}
+
+/// Arguments of `copr createrepo`.
+#[derive(Debug, Args)]
+pub struct CreaterepoArgs {
+    /// Directory holding the RPMs (searched recursively); repodata/ is written inside it.
+    pub dir: std::path::PathBuf,
+
+    /// Reuse the metadata of packages whose location, size and mtime are unchanged since the last
+    /// run (kept in repodata/.copr-cache); without a usable cache everything is regenerated.
+    #[arg(long)]
+    pub update: bool,
+
+    /// Worker threads for reading, hashing and compressing (default: number of cores).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub workers: Option<u16>,
+
+    /// Compression of the metadata files.
+    #[arg(long, value_enum, default_value_t = MetadataCompression::Gz)]
+    pub compress: MetadataCompression,
+
+    /// Secret key file (secret.asc from `copr key generate`) to sign repomd.xml with; writes
+    /// repodata/repomd.xml.asc.
+    #[arg(long, value_name = "KEY")]
+    pub sign_key: Option<std::path::PathBuf>,
+
+    /// A modules.yaml to publish as the `modules` metadata (default: DIR/modules.yaml if present).
+    #[arg(long, value_name = "FILE")]
+    pub modules: Option<std::path::PathBuf>,
+
+    /// Also write DIR/copr.repo, a dnf .repo file pointing at DIR with file:// URLs.
+    #[arg(long)]
+    pub repo_file: bool,
+
+    /// Public key for the .repo file's gpgkey= (default: pubkey.gpg next to the --sign-key file).
+    #[arg(long, value_name = "FILE", requires = "repo_file")]
+    pub gpgkey: Option<std::path::PathBuf>,
+}
+
+/// Arguments of `copr key`.
+#[derive(Debug, Args)]
+pub struct KeyArgs {
+    #[command(subcommand)]
+    pub command: KeyCommand,
+}
+
+/// Key algorithms for `copr key generate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KeyAlgorithmArg {
+    /// RSA 4096: verified by every rpm and GnuPG version.
+    Rsa4096,
+    /// RSA 3072.
+    Rsa3072,
+    /// Ed25519: small and fast; needs rpm ≥ 4.16.
+    Ed25519,
+}
+
+/// `copr key` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Generate a signing key for a project: writes DIR/pubkey.gpg and DIR/secret.asc (0600).
+    Generate(KeyGenerateArgs),
+    /// Print the armored public key of a secret key file to stdout (or write it with --out).
+    Export(KeyExportArgs),
+}
+
+/// Arguments of `copr key generate`.
+#[derive(Debug, Args)]
+pub struct KeyGenerateArgs {
+    /// Project the key belongs to, as OWNER/PROJECT (gives the user id
+    /// `OWNER_PROJECT (copr) <OWNER#PROJECT@copr.local>`).
+    #[arg(long, value_name = "OWNER/PROJECT")]
+    pub name: String,
+
+    /// Directory to write pubkey.gpg and secret.asc into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: std::path::PathBuf,
+
+    /// E-mail address of the user id (default: OWNER#PROJECT@copr.local).
+    #[arg(long)]
+    pub email: Option<String>,
+
+    /// Key algorithm.
+    #[arg(long, value_enum, default_value_t = KeyAlgorithmArg::Rsa4096)]
+    pub algorithm: KeyAlgorithmArg,
+
+    /// Validity in days; 0 means the key never expires.
+    #[arg(long, default_value_t = 1825)]
+    pub expire_days: u64,
+
+    /// Replace an existing secret.asc in DIR.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Arguments of `copr key export`.
+#[derive(Debug, Args)]
+pub struct KeyExportArgs {
+    /// Secret key file (secret.asc).
+    #[arg(long, value_name = "KEY")]
+    pub key: std::path::PathBuf,
+
+    /// Write the public key to this file instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<std::path::PathBuf>,
+}
+
+/// Arguments of `copr sign`.
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// Secret key file (secret.asc from `copr key generate`).
+    #[arg(long, value_name = "KEY")]
+    pub key: std::path::PathBuf,
+
+    /// Re-sign packages that already carry a signature by this key.
+    #[arg(long)]
+    pub force: bool,
+
+    /// RPM files to sign in place.
+    #[arg(required = true, value_name = "FILE.rpm")]
+    pub files: Vec<std::path::PathBuf>,
+}
+
+/// Arguments of `copr bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    pub command: BenchCommand,
+}
+
+/// `copr bench` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Compare `copr createrepo` with createrepo_c on synthetic repositories.
+    Createrepo(BenchCreaterepoArgs),
+    /// Compare `copr sign` with `rpmsign --addsign` (GnuPG).
+    Sign(BenchSignArgs),
+    /// Run every benchmark with default sizes.
+    All(BenchAllArgs),
+}
+
+/// Arguments of `copr bench createrepo`.
+#[derive(Debug, Args)]
+pub struct BenchCreaterepoArgs {
+    /// Repository sizes (number of small packages) to test.
+    #[arg(long, value_delimiter = ',', default_values_t = [2000u32, 10000])]
+    pub sizes: Vec<u32>,
+
+    /// Also test a set of packages with large payloads (count × MiB each).
+    #[arg(long, default_value = "20x25")]
+    pub large: String,
+
+    /// Worker threads given to both tools (default: number of cores).
+    #[arg(long)]
+    pub workers: Option<u16>,
+
+    /// Runs per measurement; the best is reported.
+    #[arg(long, default_value_t = 3)]
+    pub runs: u32,
+
+    /// Keep the generated repositories here instead of a temporary directory.
+    #[arg(long, value_name = "DIR")]
+    pub workdir: Option<std::path::PathBuf>,
+}
+
+/// Arguments of `copr bench sign`.
+#[derive(Debug, Args)]
+pub struct BenchSignArgs {
+    /// Number of packages to sign.
+    #[arg(long, default_value_t = 500)]
+    pub packages: u32,
+
+    /// Keep the generated packages here instead of a temporary directory.
+    #[arg(long, value_name = "DIR")]
+    pub workdir: Option<std::path::PathBuf>,
+}
+
+/// Arguments of `copr bench all`.
+#[derive(Debug, Args)]
+pub struct BenchAllArgs {
+    /// Keep the generated data here instead of a temporary directory.
+    #[arg(long, value_name = "DIR")]
+    pub workdir: Option<std::path::PathBuf>,
 }

@@ -3,7 +3,11 @@
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::error::{CliError, ExitStatus};
 
+mod bench;
 mod completions;
+mod createrepo;
+mod key;
+mod sign;
 
 mod build;
 mod progress;
@@ -19,6 +23,10 @@ pub fn run(cli: Cli) -> Result<ExitStatus, CliError> {
         Command::Build(args) => build::run(&global, args),
         Command::Srpm(args) => srpm::run(&global, args),
         Command::Module(args) => module::run(&global, args),
+        Command::Createrepo(args) => createrepo::run(&global, args),
+        Command::Key(args) => key::run(&global, args),
+        Command::Sign(args) => sign::run(&global, args),
+        Command::Bench(args) => bench::run(&global, args),
     }
 }
 
