@@ -98,8 +98,8 @@ fn sample_resultdir(tmp: &Path) -> std::path::PathBuf {
     res
 }
 
-/// A released module validates, is published as type="modules", and dnf lists it with its
-/// profiles and installs a profile's packages into an empty installroot.
+/// A released module validates, is published as type="modules" in a re-signed repository, and
+/// dnf lists it with its profiles and installs a profile's packages into an empty installroot.
 #[test]
 fn release_is_valid_and_dnf_installs_a_profile() {
     let tmp = tempfile::tempdir().unwrap();
@@ -179,8 +179,14 @@ fn release_is_valid_and_dnf_installs_a_profile() {
         "{line}"
     );
 
-    let (ok, _, err) =
-        run(dnf(tmp.path(), &chroot, "deb12").args(["module", "install", "hello:1.0/devel"]));
+    // The repository is re-signed: repomd.xml and the packages verify against pubkey.gpg.
+    assert!(chroot.join("repodata/repomd.xml.asc").is_file());
+    let pubkey = res.join("pubkey.gpg");
+    let (ok, _, err) = run(dnf_signed(tmp.path(), &chroot, "deb12", &pubkey).args([
+        "module",
+        "install",
+        "hello:1.0/devel",
+    ]));
     assert!(ok, "dnf module install: {err}");
     let (ok, installed, err) = run(std::process::Command::new("rpm")
         .arg("--root")
@@ -189,7 +195,9 @@ fn release_is_valid_and_dnf_installs_a_profile() {
     assert!(ok, "{err}");
     let mut installed: Vec<&str> = installed.lines().collect();
     installed.sort();
-    assert_eq!(installed, ["hello-a-1.0-2", "hello-b-1.0-1"]);
+    // dnf imported the project key to check the packages' signatures.
+    assert!(installed[0].starts_with("gpg-pubkey-"), "{installed:?}");
+    assert_eq!(installed[1..], ["hello-a-1.0-2", "hello-b-1.0-1"]);
 }
 
 /// A released NAME:STREAM:VERSION never changes: releasing it again fails; a new release gets a

@@ -139,12 +139,13 @@ fn release_cmd(global: &GlobalArgs, args: ModuleReleaseArgs) -> Result<ExitStatu
     let spec = resolve_spec(&args, &resultdir, &chroots, interactive)?;
     let released = release::release(&resultdir, &chroots, &spec, time::OffsetDateTime::now_utc())
         .map_err(cli_error)?;
-    finish_release(global, &released, args.out.as_deref())
+    finish_release(global, &resultdir, &released, args.out.as_deref())
 }
 
 /// Write `--out`, refresh the repositories, print the result.
 fn finish_release(
     global: &GlobalArgs,
+    resultdir: &Path,
     released: &Released,
     out: Option<&Path>,
 ) -> Result<ExitStatus, CliError> {
@@ -153,7 +154,8 @@ fn finish_release(
     }
     for yaml in &released.modules_yaml {
         let dir = yaml.parent().unwrap_or(Path::new("."));
-        crate::module::publish_chroot(dir).map_err(cli_error)?;
+        let reporter = super::progress::reporter(global);
+        crate::module::publish_chroot(resultdir, dir, reporter.as_ref()).map_err(cli_error)?;
     }
     match global.output {
         OutputFormat::Json => {
@@ -467,5 +469,5 @@ fn build_cmd(global: &GlobalArgs, args: ModuleBuildArgs) -> Result<ExitStatus, C
         time::OffsetDateTime::now_utc(),
     )
     .map_err(cli_error)?;
-    finish_release(global, &released, args.out.as_deref())
+    finish_release(global, &resultdir, &released, args.out.as_deref())
 }

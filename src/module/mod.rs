@@ -1,7 +1,11 @@
 //! Modules: modulemd v2 documents, releasing a module from a result directory's builds, and
 //! building a module's components in build order.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use crate::repo::keys::{KeyStore, SigningKey};
+use crate::repo::publish::PublishOptions;
+use crate::reporter::Reporter;
 
 pub mod build;
 pub mod modulemd;
@@ -64,8 +68,10 @@ pub enum ModuleError {
     },
     #[error(transparent)]
     Pipeline(#[from] crate::pipeline::PipelineError),
-    #[error("`{tool}` failed: {reason}")]
-    Tool { tool: &'static str, reason: String },
+    #[error(transparent)]
+    Publish(#[from] crate::repo::publish::PublishError),
+    #[error(transparent)]
+    Key(#[from] crate::repo::keys::KeyError),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -99,40 +105,50 @@ impl ModuleError {
     }
 }
 
-/// Refresh the rpm-md metadata of a chroot directory so its `modules.yaml` is published as
-/// `type="modules"`: `createrepo_c --update`, then `modifyrepo_c`.
-pub fn publish_chroot(dir: &std::path::Path) -> Result<(), ModuleError> {
-    let run = |tool: &'static str, args: &[&std::ffi::OsStr]| -> Result<(), ModuleError> {
-        let out = std::process::Command::new(tool)
-            .args(args)
-            .output()
-            .map_err(|e| ModuleError::Tool {
-                tool,
-                reason: e.to_string(),
-            })?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(ModuleError::Tool {
-                tool,
-                reason: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-            })
+/// The signing key of a local result directory: the one already kept in `<resultdir>/.keys/`
+/// (as local publishing creates it), else a new one for `<user>/<resultdir name>`. The public key
+/// is exported to `<resultdir>/pubkey.gpg`.
+pub fn local_key(resultdir: &Path) -> Result<SigningKey, ModuleError> {
+    let keys = resultdir.join(".keys");
+    let pattern = format!(
+        "{}/*/*/secret.asc",
+        glob::Pattern::escape(&keys.to_string_lossy())
+    );
+    let mut existing: Vec<PathBuf> = glob::glob(&pattern)
+        .map(|paths| paths.flatten().collect())
+        .unwrap_or_default();
+    existing.sort();
+    let key = match existing.first() {
+        Some(secret) => SigningKey::load(secret)?,
+        None => {
+            let owner = std::env::var("USER").unwrap_or_else(|_| "local".into());
+            let project = resultdir
+                .canonicalize()
+                .ok()
+                .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .unwrap_or_else(|| "results".into());
+            KeyStore::new(&keys).get_or_create(&owner, &project)?
         }
     };
-    let repodata = dir.join("repodata");
-    let mut args: Vec<&std::ffi::OsStr> = vec!["--quiet".as_ref(), "--no-database".as_ref()];
-    if repodata.join("repomd.xml").is_file() {
-        args.push("--update".as_ref());
+    let pubkey = resultdir.join("pubkey.gpg");
+    if !pubkey.exists() {
+        fs_err::write(&pubkey, key.public_armored()?)?;
     }
-    args.push(dir.as_os_str());
-    run("createrepo_c", &args)?;
-    let modules = dir.join("modules.yaml");
-    run(
-        "modifyrepo_c",
-        &[
-            "--mdtype=modules".as_ref(),
-            modules.as_os_str(),
-            repodata.as_os_str(),
-        ],
-    )
+    Ok(key)
+}
+
+/// Sign the chroot's packages and regenerate its repository with the chroot's `modules.yaml`
+/// as `type="modules"` and a signed repomd.xml.
+pub fn publish_chroot(
+    resultdir: &Path,
+    chroot_dir: &Path,
+    reporter: &dyn Reporter,
+) -> Result<(), ModuleError> {
+    let key = local_key(resultdir)?;
+    let opts = PublishOptions {
+        modules_yaml: Some(chroot_dir.join("modules.yaml")),
+        ..Default::default()
+    };
+    crate::repo::publish::publish_chroot(chroot_dir, &key, &opts, reporter)?;
+    Ok(())
 }

@@ -146,6 +146,30 @@ pub fn dnf(tmp: &Path, repo: &Path, platform: &str) -> Command {
     c
 }
 
+/// Like [`dnf`], but checking the repository's repomd.xml signature and the packages' header
+/// signatures against `pubkey`.
+pub fn dnf_signed(tmp: &Path, repo: &Path, platform: &str, pubkey: &Path) -> Command {
+    let mut c = Command::new("dnf");
+    c.args(["-y", "--releasever=12", "--setopt=reposdir=/dev/null"])
+        .arg(format!(
+            "--setopt=cachedir={}",
+            tmp.join("dnf-cache").display()
+        ))
+        .arg(format!("--setopt=module_platform_id=platform:{platform}"))
+        .arg(format!("--installroot={}", tmp.join("root").display()))
+        .arg(format!(
+            "--repofrompath=module-test,file://{}",
+            repo.display()
+        ))
+        .args(["--repo=module-test", "--setopt=module-test.gpgcheck=1"])
+        .args(["--setopt=module-test.repo_gpgcheck=1"])
+        .arg(format!(
+            "--setopt=module-test.gpgkey=file://{}",
+            pubkey.display()
+        ));
+    c
+}
+
 pub fn run(cmd: &mut Command) -> (bool, String, String) {
     let out = cmd.output().expect("command runs");
     (
