@@ -492,3 +492,74 @@ fn module_build_reports_document_errors_with_lines() {
     );
     assert!(!tmp.path().join("r").exists());
 }
+
+/// One release covers every chroot: a stream document per chroot with its own arch and platform
+/// (f40 from `fedora-40-x86_64`), `--chroot` narrows it, and `--output json` reports it.
+#[test]
+fn release_covers_each_chroot_with_its_platform() {
+    let tmp = tempfile::tempdir().unwrap();
+    let res = sample_resultdir(tmp.path());
+    let top = tmp.path().join("rpmbuild-f40");
+    add_build(
+        &res,
+        "fedora-40-aarch64",
+        6,
+        &Pkg::new("hello-a"),
+        &top,
+        true,
+    );
+    let out = tmp.path().join("all.yaml");
+    let (ok, stdout, err) = run(copr()
+        .args(["--output", "json", "module", "release", "--resultdir"])
+        .arg(&res)
+        .args(["--name", "multi", "--stream", "s", "--out"])
+        .arg(&out));
+    assert!(ok, "{err}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        json["chroots"],
+        serde_json::json!(["fedora-40-aarch64", "host-x86_64"])
+    );
+    assert!(libmodulemd_accepts(&out));
+    let text = std::fs::read_to_string(&out).unwrap();
+    let docs: Vec<serde_yaml::Value> = text
+        .split("...\n")
+        .filter(|d| d.contains("document:"))
+        .map(|d| serde_yaml::from_str(d).unwrap())
+        .collect();
+    assert_eq!(docs.len(), 3, "{text}");
+    assert_eq!(docs[0]["data"]["arch"].as_str(), Some("aarch64"));
+    assert_eq!(
+        docs[0]["data"]["dependencies"][0]["requires"]["platform"][0].as_str(),
+        Some("f40")
+    );
+    assert_eq!(docs[1]["data"]["arch"].as_str(), Some("x86_64"));
+    assert!(docs[1]["data"]["dependencies"].is_null(), "{text}");
+    assert!(res.join("fedora-40-aarch64/repodata/repomd.xml").is_file());
+
+    let (ok, stdout, err) = run(copr()
+        .args(["module", "release", "--resultdir"])
+        .arg(&res)
+        .args([
+            "--name",
+            "multi",
+            "--stream",
+            "s",
+            "--chroot",
+            "host-x86_64",
+        ]));
+    assert!(ok, "{err}");
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    let (ok, _, err) = run(copr()
+        .args(["module", "release", "--resultdir"])
+        .arg(&res)
+        .args([
+            "--name",
+            "multi",
+            "--stream",
+            "s",
+            "--chroot",
+            "epel-9-x86_64",
+        ]));
+    assert!(!ok && err.contains("host-x86_64"), "{err}");
+}
