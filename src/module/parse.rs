@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
+use std::sync::LazyLock;
 
 use serde::de::DeserializeOwned;
 
@@ -136,8 +137,10 @@ fn from_yaml_error(e: &serde_yaml::Error, line_offset: usize) -> Diagnostic {
     let text = e.to_string();
     match e.location() {
         Some(loc) => {
-            let re = regex::Regex::new(r" at line \d+ column \d+$").expect("valid regex");
-            let msg = re.replace(&text, "").into_owned();
+            static MARK: LazyLock<regex::Regex> = LazyLock::new(|| {
+                regex::Regex::new(r" at line \d+ column \d+$").expect("valid regex")
+            });
+            let msg = MARK.replace(&text, "").into_owned();
             // libyaml messages embed their own chunk-relative positions; they are only produced
             // by the whole-stream syntax pass, where the offset is 0.
             Diagnostic {
@@ -465,10 +468,13 @@ impl LineMap {
         let mut stack: Vec<(usize, String, bool)> = Vec::new();
         let mut counters: BTreeMap<Vec<String>, usize> = BTreeMap::new();
         let mut block_scalar: Option<usize> = None;
-        let key_re = regex::Regex::new(
-            r#"^("[^"]*"|'[^']*'|[^\s"'#\-\[\{][^:#]*?|-[^\s:#][^:#]*?)\s*:(\s|$)"#,
-        )
-        .expect("valid regex");
+        static KEY: LazyLock<regex::Regex> = LazyLock::new(|| {
+            regex::Regex::new(
+                r#"^("[^"]*"|'[^']*'|[^\s"'#\-\[\{][^:#]*?|-[^\s:#][^:#]*?)\s*:(\s|$)"#,
+            )
+            .expect("valid regex")
+        });
+        let key_re = &*KEY;
         for (i, raw) in text.lines().enumerate() {
             let line_no = first_line + i + 1;
             let indent = raw.len() - raw.trim_start().len();
