@@ -38,6 +38,24 @@ pub struct BuildPlan {
     pub groups: Vec<Vec<ComponentPlan>>,
     /// The default profile named by a modulemd-defaults document in the same file.
     pub default_profile: Option<String>,
+    /// `buildopts: rpms: macros`, passed to every component build.
+    pub macros: BTreeMap<String, String>,
+}
+
+/// `%name value` lines of `buildopts: rpms: macros` as `name → value`.
+pub fn parse_macros(text: &str) -> Result<BTreeMap<String, String>, String> {
+    let mut out = BTreeMap::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let Some(rest) = line.strip_prefix('%') else {
+            return Err(format!("macro line `{line}` does not start with `%`"));
+        };
+        let (name, value) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+        if name.is_empty() {
+            return Err(format!("macro line `{line}` has no name"));
+        }
+        out.insert(name.to_string(), value.trim().to_string());
+    }
+    Ok(out)
 }
 
 fn at(lines: &LineMap, path: &[&str], message: String) -> ModuleError {
@@ -150,12 +168,28 @@ pub fn plan(parsed: &Parsed, text: &str, file: &Path) -> Result<BuildPlan, Modul
         .and_then(|p| p.get(&stream_name))
         .and_then(|v| v.first())
         .map(|t| t.0.clone());
+    let macros = match stream
+        .buildopts
+        .as_ref()
+        .and_then(|b| b.rpms.as_ref())
+        .and_then(|r| r.macros.as_deref())
+    {
+        Some(text) => parse_macros(text).map_err(|m| {
+            at(
+                &lines,
+                &["data", "buildopts", "rpms", "macros"],
+                format!("buildopts: {m}"),
+            )
+        })?,
+        None => BTreeMap::new(),
+    };
     Ok(BuildPlan {
         stream,
         name,
         stream_name,
         groups,
         default_profile,
+        macros,
     })
 }
 
@@ -290,9 +324,25 @@ pub fn build_groups(
         );
         opts.reporter.event(Event::Info { message: &message });
         let mut failed = Vec::new();
+        let arch = pipeline::chroot_arch(chroot);
         for p in group {
+            if let Some(arches) = &p.component.arches
+                && !arches.iter().any(|a| a.as_str() == arch)
+            {
+                let note = format!(
+                    "{}: not built, its `arches` ({}) exclude {arch}",
+                    p.name,
+                    arches
+                        .iter()
+                        .map(|a| a.0.clone())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                opts.reporter.event(Event::Info { message: &note });
+                continue;
+            }
             let mut job = JobSpec::new(p.source.clone(), vec![chroot.to_string()]);
-            job.package_name = None;
+            job.macros = plan.macros.clone();
             let report = pipeline::build(&job, backend, opts)?;
             if report.succeeded() {
                 built.push(BuiltComponent {
@@ -386,6 +436,20 @@ pub fn release_spec(plan: &BuildPlan, built: &[BuiltComponent]) -> ReleaseSpec {
             },
         );
     }
+    // Packages of build-only components are not part of the module.
+    let mut filter = list(&s.filter);
+    for b in built
+        .iter()
+        .filter(|b| b.plan.component.buildonly == Some(true))
+    {
+        for c in &b.report.chroots {
+            for p in &c.packages {
+                if p.nevra.arch != "src" && !filter.contains(&p.nevra.name) {
+                    filter.push(p.nevra.name.clone());
+                }
+            }
+        }
+    }
     ReleaseSpec {
         name: plan.name.clone(),
         stream: plan.stream_name.clone(),
@@ -399,7 +463,7 @@ pub fn release_spec(plan: &BuildPlan, built: &[BuiltComponent]) -> ReleaseSpec {
             .map(|m| m.iter().map(|t| t.0.clone()).collect())
             .unwrap_or_default(),
         api: list(&s.api),
-        filter: list(&s.filter),
+        filter,
         profiles,
         default_profile,
         platform,
@@ -447,4 +511,69 @@ pub fn chroot_builds(
         dir: resultdir.join(chroot),
         builds,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan_of(text: &str) -> Result<BuildPlan, ModuleError> {
+        let parsed = crate::module::parse_index(text).expect("valid document");
+        plan(&parsed, text, Path::new("/tmp/stack.modulemd.yaml"))
+    }
+
+    const HEAD: &str = "document: modulemd\nversion: 2\ndata:\n  summary: s\n  description: d\n  \
+                        license:\n    module: [MIT]\n";
+
+    #[test]
+    fn buildafter_levels_components_and_names_default_from_file() {
+        let text = format!(
+            "{HEAD}  buildopts:\n    rpms:\n      macros: |\n        %_with_x 1\n        %dist .m1\n  \
+             components:\n    rpms:\n      a:\n        rationale: r\n        repository: https://example.com/a.git\n      \
+             b:\n        rationale: r\n        repository: https://example.com/b.git\n        buildafter: [a]\n      \
+             c:\n        rationale: r\n        repository: https://example.com/c.git\n        buildafter: [a, b]\n"
+        );
+        let p = plan_of(&text).unwrap();
+        let names: Vec<Vec<&str>> = p
+            .groups
+            .iter()
+            .map(|g| g.iter().map(|c| c.name.as_str()).collect())
+            .collect();
+        assert_eq!(names, [vec!["a"], vec!["b"], vec!["c"]]);
+        assert_eq!(
+            (p.name.as_str(), p.stream_name.as_str()),
+            ("stack", "master")
+        );
+        assert_eq!(p.macros.get("dist").map(String::as_str), Some(".m1"));
+        assert_eq!(p.macros.get("_with_x").map(String::as_str), Some("1"));
+    }
+
+    #[test]
+    fn buildorder_groups_and_cycles() {
+        let text = format!(
+            "{HEAD}  components:\n    rpms:\n      z:\n        rationale: r\n        repository: https://e/z.git\n        buildorder: 10\n      \
+             y:\n        rationale: r\n        repository: https://e/y.git\n      \
+             x:\n        rationale: r\n        repository: https://e/x.git\n        buildorder: 10\n"
+        );
+        let p = plan_of(&text).unwrap();
+        let names: Vec<Vec<&str>> = p
+            .groups
+            .iter()
+            .map(|g| g.iter().map(|c| c.name.as_str()).collect())
+            .collect();
+        assert_eq!(names, [vec!["y"], vec!["x", "z"]]);
+
+        let cyclic = format!(
+            "{HEAD}  components:\n    rpms:\n      a:\n        rationale: r\n        repository: https://e/a.git\n        buildafter: [b]\n      \
+             b:\n        rationale: r\n        repository: https://e/b.git\n        buildafter: [a]\n"
+        );
+        let err = plan_of(&cyclic).unwrap_err().to_string();
+        assert!(err.contains("cycle") && err.starts_with("line "), "{err}");
+    }
+
+    #[test]
+    fn macros_must_be_percent_lines() {
+        assert!(parse_macros("%a 1\n\n%b").is_ok());
+        assert!(parse_macros("a 1").is_err());
+    }
 }
