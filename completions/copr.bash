@@ -34,6 +34,9 @@ _copr() {
             copr,key)
                 cmd="copr__subcmd__key"
                 ;;
+            copr,mock-config)
+                cmd="copr__subcmd__mock__subcmd__config"
+                ;;
             copr,module)
                 cmd="copr__subcmd__module"
                 ;;
@@ -84,6 +87,9 @@ _copr() {
                 ;;
             copr__subcmd__help,key)
                 cmd="copr__subcmd__help__subcmd__key"
+                ;;
+            copr__subcmd__help,mock-config)
+                cmd="copr__subcmd__help__subcmd__mock__subcmd__config"
                 ;;
             copr__subcmd__help,module)
                 cmd="copr__subcmd__help__subcmd__module"
@@ -167,7 +173,7 @@ _copr() {
 
     case "${cmd}" in
         copr)
-            opts="-v -q -h -V --verbose --quiet --output --no-color --help --version completions build srpm module createrepo key sign bench help"
+            opts="-v -q -h -V --verbose --quiet --output --no-color --help --version completions createrepo key sign bench build srpm mock-config module help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -501,7 +507,7 @@ _copr() {
             return 0
             ;;
         copr__subcmd__help)
-            opts="completions build srpm module createrepo key sign bench help"
+            opts="completions createrepo key sign bench build srpm mock-config module help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -657,6 +663,20 @@ _copr() {
         copr__subcmd__help__subcmd__key__subcmd__generate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__help__subcmd__mock__subcmd__config)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -883,6 +903,52 @@ _copr() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__mock__subcmd__config)
+            opts="-v -q -h -V --repo --enable-net --macro --buildroot-pkg --bootstrap --bootstrap-image --isolation --enable-module --verbose --quiet --output --no-color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --macro)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --buildroot-pkg)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bootstrap)
+                    COMPREPLY=($(compgen -W "default on off image custom-image" -- "${cur}"))
+                    return 0
+                    ;;
+                --bootstrap-image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --isolation)
+                    COMPREPLY=($(compgen -W "default simple nspawn" -- "${cur}"))
+                    return 0
+                    ;;
+                --enable-module)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -32,13 +32,14 @@ complete -c copr -n "__fish_copr_needs_command" -l no-color -d 'Disable colours 
 complete -c copr -n "__fish_copr_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c copr -n "__fish_copr_needs_command" -s V -l version -d 'Print version'
 complete -c copr -n "__fish_copr_needs_command" -f -a "completions" -d 'Print a shell completion script to stdout'
-complete -c copr -n "__fish_copr_needs_command" -f -a "build" -d 'Build RPMs from a spec directory, spec file, SRPM, URL or git repository in an isolated buildroot'
-complete -c copr -n "__fish_copr_needs_command" -f -a "srpm" -d 'Make only the source RPM from a spec directory, spec file, URL or git repository'
-complete -c copr -n "__fish_copr_needs_command" -f -a "module" -d 'Release a module from builds, build a module from modulemd, or check modulemd files'
 complete -c copr -n "__fish_copr_needs_command" -f -a "createrepo" -d 'Write rpm-md repository metadata (repodata/) for a directory of RPMs'
 complete -c copr -n "__fish_copr_needs_command" -f -a "key" -d 'Generate and export OpenPGP signing keys'
 complete -c copr -n "__fish_copr_needs_command" -f -a "sign" -d 'Add OpenPGP header signatures to RPM packages in place (like `rpmsign --addsign`)'
 complete -c copr -n "__fish_copr_needs_command" -f -a "bench" -d 'Benchmarks against the tools users would pick instead (createrepo_c, rpmsign)'
+complete -c copr -n "__fish_copr_needs_command" -f -a "build" -d 'Build RPMs from a spec directory, spec file, SRPM, URL or git repository in an isolated buildroot'
+complete -c copr -n "__fish_copr_needs_command" -f -a "srpm" -d 'Make only the source RPM from a spec directory, spec file, URL or git repository'
+complete -c copr -n "__fish_copr_needs_command" -f -a "mock-config" -d 'Print the mock config a build in CHROOT would use (as Copr\'s builder writes it)'
+complete -c copr -n "__fish_copr_needs_command" -f -a "module" -d 'Release a module from builds, build a module from modulemd, or check modulemd files'
 complete -c copr -n "__fish_copr_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c copr -n "__fish_copr_using_subcommand completions" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
 json\t'Machine-readable JSON on stdout'"
@@ -47,119 +48,6 @@ complete -c copr -n "__fish_copr_using_subcommand completions" -s q -l quiet -d 
 complete -c copr -n "__fish_copr_using_subcommand completions" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
 complete -c copr -n "__fish_copr_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c copr -n "__fish_copr_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c copr -n "__fish_copr_using_subcommand build" -l method -d 'How the SRPM is made (default: rpmbuild, or `method` from the tree\'s copr.toml)' -r -f -a "rpmbuild\t'`rpmbuild -bs` on the spec and the sources in the tree (missing Source URLs downloaded)'
-rpkg\t'`rpkg srpm` (rpkg-util)'
-tito\t'`tito build --srpm` from the latest tag'
-tito-test\t'`tito build --test --srpm` from the latest commit'
-make-srpm\t'`make -f .copr/Makefile srpm outdir=… spec=…`, as Copr runs it'
-custom\t'A user script that leaves a spec and sources (or an SRPM) in its result directory'"
-complete -c copr -n "__fish_copr_using_subcommand build" -l committish -d 'Git branch, tag or commit to build (implies a git source)' -r
-complete -c copr -n "__fish_copr_using_subcommand build" -l subdir -d 'Subdirectory of the source tree that holds the package' -r -F
-complete -c copr -n "__fish_copr_using_subcommand build" -l spec -d 'The spec file, relative to the package directory, when it holds more than one' -r -F
-complete -c copr -n "__fish_copr_using_subcommand build" -l backend -d 'Buildroot backend (default: mock when installed, sandbox otherwise)' -r -f -a "sandbox\t'The host\'s rpmbuild inside bubblewrap; builds for the host (`host-<arch>`)'
-mock\t'mock with a Copr-style config (Fedora/EL hosts with mock installed)'"
-complete -c copr -n "__fish_copr_using_subcommand build" -s D -l define -d 'Define an rpm macro, as `NAME VALUE` (repeatable)' -r
-complete -c copr -n "__fish_copr_using_subcommand build" -l with -d 'Enable an rpm `--with` conditional (repeatable)' -r
-complete -c copr -n "__fish_copr_using_subcommand build" -l without -d 'Enable an rpm `--without` conditional (repeatable)' -r
-complete -c copr -n "__fish_copr_using_subcommand build" -l timeout -d 'Kill the build (its whole process tree) after this many seconds [default: 18000]' -r
-complete -c copr -n "__fish_copr_using_subcommand build" -s r -l chroot -d 'Chroot to build for (repeatable) [default: host-<arch>, or `chroots` from copr.toml]' -r
-complete -c copr -n "__fish_copr_using_subcommand build" -l resultdir -d 'Directory that receives the results (Copr\'s layout) and the repository of earlier builds' -r -F
-complete -c copr -n "__fish_copr_using_subcommand build" -l repo -d 'Extra repository for BuildRequires: an http(s) base URL or a local directory (repeatable)' -r
-complete -c copr -n "__fish_copr_using_subcommand build" -l buildroot-pkg -d 'Extra package to install into the buildroot (repeatable)' -r
-complete -c copr -n "__fish_copr_using_subcommand build" -l memory-limit -d 'Memory limit of the build\'s processes, in bytes' -r
-complete -c copr -n "__fish_copr_using_subcommand build" -l job -d 'Run the job spec in FILE (TOML) instead of resolving SOURCE and flags' -r -F
-complete -c copr -n "__fish_copr_using_subcommand build" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
-json\t'Machine-readable JSON on stdout'"
-complete -c copr -n "__fish_copr_using_subcommand build" -l git -d 'Treat SOURCE as a git repository even when it is a local directory'
-complete -c copr -n "__fish_copr_using_subcommand build" -l enable-net -d 'Allow network access inside the buildroot (off by default)'
-complete -c copr -n "__fish_copr_using_subcommand build" -l nodeps -d 'Build even when BuildRequires are not satisfied'
-complete -c copr -n "__fish_copr_using_subcommand build" -l dry-run -d 'Print the resolved job spec (TOML, or JSON with --output json) instead of building'
-complete -c copr -n "__fish_copr_using_subcommand build" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
-complete -c copr -n "__fish_copr_using_subcommand build" -s q -l quiet -d 'Print only errors'
-complete -c copr -n "__fish_copr_using_subcommand build" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
-complete -c copr -n "__fish_copr_using_subcommand build" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c copr -n "__fish_copr_using_subcommand build" -s V -l version -d 'Print version'
-complete -c copr -n "__fish_copr_using_subcommand srpm" -l method -d 'How the SRPM is made (default: rpmbuild, or `method` from the tree\'s copr.toml)' -r -f -a "rpmbuild\t'`rpmbuild -bs` on the spec and the sources in the tree (missing Source URLs downloaded)'
-rpkg\t'`rpkg srpm` (rpkg-util)'
-tito\t'`tito build --srpm` from the latest tag'
-tito-test\t'`tito build --test --srpm` from the latest commit'
-make-srpm\t'`make -f .copr/Makefile srpm outdir=… spec=…`, as Copr runs it'
-custom\t'A user script that leaves a spec and sources (or an SRPM) in its result directory'"
-complete -c copr -n "__fish_copr_using_subcommand srpm" -l committish -d 'Git branch, tag or commit to build (implies a git source)' -r
-complete -c copr -n "__fish_copr_using_subcommand srpm" -l subdir -d 'Subdirectory of the source tree that holds the package' -r -F
-complete -c copr -n "__fish_copr_using_subcommand srpm" -l spec -d 'The spec file, relative to the package directory, when it holds more than one' -r -F
-complete -c copr -n "__fish_copr_using_subcommand srpm" -l backend -d 'Buildroot backend (default: mock when installed, sandbox otherwise)' -r -f -a "sandbox\t'The host\'s rpmbuild inside bubblewrap; builds for the host (`host-<arch>`)'
-mock\t'mock with a Copr-style config (Fedora/EL hosts with mock installed)'"
-complete -c copr -n "__fish_copr_using_subcommand srpm" -s D -l define -d 'Define an rpm macro, as `NAME VALUE` (repeatable)' -r
-complete -c copr -n "__fish_copr_using_subcommand srpm" -l with -d 'Enable an rpm `--with` conditional (repeatable)' -r
-complete -c copr -n "__fish_copr_using_subcommand srpm" -l without -d 'Enable an rpm `--without` conditional (repeatable)' -r
-complete -c copr -n "__fish_copr_using_subcommand srpm" -l timeout -d 'Kill the build (its whole process tree) after this many seconds [default: 18000]' -r
-complete -c copr -n "__fish_copr_using_subcommand srpm" -l outdir -d 'Directory that receives the SRPM' -r -F
-complete -c copr -n "__fish_copr_using_subcommand srpm" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
-json\t'Machine-readable JSON on stdout'"
-complete -c copr -n "__fish_copr_using_subcommand srpm" -l git -d 'Treat SOURCE as a git repository even when it is a local directory'
-complete -c copr -n "__fish_copr_using_subcommand srpm" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
-complete -c copr -n "__fish_copr_using_subcommand srpm" -s q -l quiet -d 'Print only errors'
-complete -c copr -n "__fish_copr_using_subcommand srpm" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
-complete -c copr -n "__fish_copr_using_subcommand srpm" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c copr -n "__fish_copr_using_subcommand srpm" -s V -l version -d 'Print version'
-complete -c copr -n "__fish_copr_using_subcommand module; and not __fish_seen_subcommand_from release build validate help" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
-json\t'Machine-readable JSON on stdout'"
-complete -c copr -n "__fish_copr_using_subcommand module; and not __fish_seen_subcommand_from release build validate help" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
-complete -c copr -n "__fish_copr_using_subcommand module; and not __fish_seen_subcommand_from release build validate help" -s q -l quiet -d 'Print only errors'
-complete -c copr -n "__fish_copr_using_subcommand module; and not __fish_seen_subcommand_from release build validate help" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
-complete -c copr -n "__fish_copr_using_subcommand module; and not __fish_seen_subcommand_from release build validate help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c copr -n "__fish_copr_using_subcommand module; and not __fish_seen_subcommand_from release build validate help" -s V -l version -d 'Print version'
-complete -c copr -n "__fish_copr_using_subcommand module; and not __fish_seen_subcommand_from release build validate help" -f -a "release" -d 'Release a module (modulemd v2 + defaults) from the latest successful builds and publish it as `modules.yaml` in each chroot\'s repository'
-complete -c copr -n "__fish_copr_using_subcommand module; and not __fish_seen_subcommand_from release build validate help" -f -a "build" -d 'Build a module\'s components in buildorder from a modulemd v2 file, then release it'
-complete -c copr -n "__fish_copr_using_subcommand module; and not __fish_seen_subcommand_from release build validate help" -f -a "validate" -d 'Check modulemd files (modulemd v2, modulemd-defaults v1); errors name their line'
-complete -c copr -n "__fish_copr_using_subcommand module; and not __fish_seen_subcommand_from release build validate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l resultdir -d 'Local result directory of `copr build` to release the module from' -r -F
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l chroot -d 'Chroot to release for (repeatable); default: every chroot with successful builds' -r
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l name -d 'Module name' -r
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l stream -d 'Module stream' -r
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l version -d 'Module version; default: the UTC time as YYYYMMDDHHMMSS, above every earlier release' -r
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l summary -d 'One-line summary of the module' -r
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l description -d 'Description of the module' -r
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l license -d 'License of the module metadata (repeatable); default: MIT. The content licenses come from the RPMs\' License tags' -r
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l api -d 'Binary package that is part of the module\'s API (repeatable, or comma-separated)' -r
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l profile -d 'Install profile as NAME:PKG,PKG (repeatable)' -r
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l default-profile -d 'Profile `dnf module install NAME:STREAM` installs; default: `default` if defined, else the first profile' -r
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l filter -d 'Binary package to filter out of the module (repeatable, or comma-separated)' -r
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l platform -d 'Stream of the `platform` module the module requires (e.g. f40, el9); default: from the chroot name (fedora-40-… → f40, epel-9-… → el9), none for other chroots' -r
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l out -d 'Also write the released documents (streams and defaults) to this file' -r -F
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
-json\t'Machine-readable JSON on stdout'"
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l no-platform -d 'Do not depend on a platform module at all'
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l non-interactive -d 'Never ask; use defaults for whatever the flags leave open'
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -s q -l quiet -d 'Print only errors'
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l remote -d 'Build on a copr server in this project instead of locally (not available yet)' -r
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l resultdir -d 'Result directory for the component builds and the module' -r -F
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l chroot -d 'Chroot to build in; default: the host chroot' -r
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l backend -d 'Buildroot backend; default: mock when installed, else sandbox' -r -f -a "sandbox\t'The host\'s rpmbuild inside bubblewrap; builds for the host (`host-<arch>`)'
-mock\t'mock with a Copr-style config (Fedora/EL hosts with mock installed)'"
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l out -d 'Also write the released documents to this file' -r -F
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
-json\t'Machine-readable JSON on stdout'"
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -s q -l quiet -d 'Print only errors'
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -s V -l version -d 'Print version'
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from validate" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
-json\t'Machine-readable JSON on stdout'"
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from validate" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from validate" -s q -l quiet -d 'Print only errors'
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from validate" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from validate" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from validate" -s V -l version -d 'Print version'
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from help" -f -a "release" -d 'Release a module (modulemd v2 + defaults) from the latest successful builds and publish it as `modules.yaml` in each chroot\'s repository'
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from help" -f -a "build" -d 'Build a module\'s components in buildorder from a modulemd v2 file, then release it'
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from help" -f -a "validate" -d 'Check modulemd files (modulemd v2, modulemd-defaults v1); errors name their line'
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c copr -n "__fish_copr_using_subcommand createrepo" -l workers -d 'Worker threads for reading, hashing and compressing (default: number of cores)' -r
 complete -c copr -n "__fish_copr_using_subcommand createrepo" -l compress -d 'Compression of the metadata files' -r -f -a "gz\t'gzip (`.xml.gz`), readable by every dnf and yum'
 zstd\t'zstd (`.xml.zst`), createrepo_c ≥ 1.0\'s default'"
@@ -265,20 +153,155 @@ complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcomm
 complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "sign" -d 'Compare `copr sign` with `rpmsign --addsign` (GnuPG)'
 complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "all" -d 'Run every benchmark with default sizes'
 complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions build srpm module createrepo key sign bench help" -f -a "completions" -d 'Print a shell completion script to stdout'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions build srpm module createrepo key sign bench help" -f -a "build" -d 'Build RPMs from a spec directory, spec file, SRPM, URL or git repository in an isolated buildroot'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions build srpm module createrepo key sign bench help" -f -a "srpm" -d 'Make only the source RPM from a spec directory, spec file, URL or git repository'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions build srpm module createrepo key sign bench help" -f -a "module" -d 'Release a module from builds, build a module from modulemd, or check modulemd files'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions build srpm module createrepo key sign bench help" -f -a "createrepo" -d 'Write rpm-md repository metadata (repodata/) for a directory of RPMs'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions build srpm module createrepo key sign bench help" -f -a "key" -d 'Generate and export OpenPGP signing keys'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions build srpm module createrepo key sign bench help" -f -a "sign" -d 'Add OpenPGP header signatures to RPM packages in place (like `rpmsign --addsign`)'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions build srpm module createrepo key sign bench help" -f -a "bench" -d 'Benchmarks against the tools users would pick instead (createrepo_c, rpmsign)'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions build srpm module createrepo key sign bench help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from module" -f -a "release" -d 'Release a module (modulemd v2 + defaults) from the latest successful builds and publish it as `modules.yaml` in each chroot\'s repository'
-complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from module" -f -a "build" -d 'Build a module\'s components in buildorder from a modulemd v2 file, then release it'
-complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from module" -f -a "validate" -d 'Check modulemd files (modulemd v2, modulemd-defaults v1); errors name their line'
+complete -c copr -n "__fish_copr_using_subcommand build" -l method -d 'How the SRPM is made (default: rpmbuild, or `method` from the tree\'s copr.toml)' -r -f -a "rpmbuild\t'`rpmbuild -bs` on the spec and the sources in the tree (missing Source URLs downloaded)'
+rpkg\t'`rpkg srpm` (rpkg-util)'
+tito\t'`tito build --srpm` from the latest tag'
+tito-test\t'`tito build --test --srpm` from the latest commit'
+make-srpm\t'`make -f .copr/Makefile srpm outdir=… spec=…`, as Copr runs it'
+custom\t'A user script that leaves a spec and sources (or an SRPM) in its result directory'"
+complete -c copr -n "__fish_copr_using_subcommand build" -l committish -d 'Git branch, tag or commit to build (implies a git source)' -r
+complete -c copr -n "__fish_copr_using_subcommand build" -l subdir -d 'Subdirectory of the source tree that holds the package' -r -F
+complete -c copr -n "__fish_copr_using_subcommand build" -l spec -d 'The spec file, relative to the package directory, when it holds more than one' -r -F
+complete -c copr -n "__fish_copr_using_subcommand build" -l backend -d 'Buildroot backend (default: mock when installed, sandbox otherwise)' -r -f -a "sandbox\t'The host\'s rpmbuild inside bubblewrap; builds for the host (`host-<arch>`)'
+mock\t'mock with a Copr-style config (Fedora/EL hosts with mock installed)'"
+complete -c copr -n "__fish_copr_using_subcommand build" -s D -l define -d 'Define an rpm macro, as `NAME VALUE` (repeatable)' -r
+complete -c copr -n "__fish_copr_using_subcommand build" -l with -d 'Enable an rpm `--with` conditional (repeatable)' -r
+complete -c copr -n "__fish_copr_using_subcommand build" -l without -d 'Enable an rpm `--without` conditional (repeatable)' -r
+complete -c copr -n "__fish_copr_using_subcommand build" -l timeout -d 'Kill the build (its whole process tree) after this many seconds [default: 18000]' -r
+complete -c copr -n "__fish_copr_using_subcommand build" -s r -l chroot -d 'Chroot to build for (repeatable) [default: host-<arch>, or `chroots` from copr.toml]' -r
+complete -c copr -n "__fish_copr_using_subcommand build" -l resultdir -d 'Directory that receives the results (Copr\'s layout) and the repository of earlier builds' -r -F
+complete -c copr -n "__fish_copr_using_subcommand build" -l repo -d 'Extra repository for BuildRequires: an http(s) base URL or a local directory (repeatable)' -r
+complete -c copr -n "__fish_copr_using_subcommand build" -l buildroot-pkg -d 'Extra package to install into the buildroot (repeatable)' -r
+complete -c copr -n "__fish_copr_using_subcommand build" -l memory-limit -d 'Memory limit of the build\'s processes, in bytes' -r
+complete -c copr -n "__fish_copr_using_subcommand build" -l job -d 'Run the job spec in FILE (TOML) instead of resolving SOURCE and flags' -r -F
+complete -c copr -n "__fish_copr_using_subcommand build" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand build" -l git -d 'Treat SOURCE as a git repository even when it is a local directory'
+complete -c copr -n "__fish_copr_using_subcommand build" -l enable-net -d 'Allow network access inside the buildroot (off by default)'
+complete -c copr -n "__fish_copr_using_subcommand build" -l nodeps -d 'Build even when BuildRequires are not satisfied'
+complete -c copr -n "__fish_copr_using_subcommand build" -l dry-run -d 'Print the resolved job spec (TOML, or JSON with --output json) instead of building'
+complete -c copr -n "__fish_copr_using_subcommand build" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand build" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand build" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand build" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand build" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand srpm" -l method -d 'How the SRPM is made (default: rpmbuild, or `method` from the tree\'s copr.toml)' -r -f -a "rpmbuild\t'`rpmbuild -bs` on the spec and the sources in the tree (missing Source URLs downloaded)'
+rpkg\t'`rpkg srpm` (rpkg-util)'
+tito\t'`tito build --srpm` from the latest tag'
+tito-test\t'`tito build --test --srpm` from the latest commit'
+make-srpm\t'`make -f .copr/Makefile srpm outdir=… spec=…`, as Copr runs it'
+custom\t'A user script that leaves a spec and sources (or an SRPM) in its result directory'"
+complete -c copr -n "__fish_copr_using_subcommand srpm" -l committish -d 'Git branch, tag or commit to build (implies a git source)' -r
+complete -c copr -n "__fish_copr_using_subcommand srpm" -l subdir -d 'Subdirectory of the source tree that holds the package' -r -F
+complete -c copr -n "__fish_copr_using_subcommand srpm" -l spec -d 'The spec file, relative to the package directory, when it holds more than one' -r -F
+complete -c copr -n "__fish_copr_using_subcommand srpm" -l backend -d 'Buildroot backend (default: mock when installed, sandbox otherwise)' -r -f -a "sandbox\t'The host\'s rpmbuild inside bubblewrap; builds for the host (`host-<arch>`)'
+mock\t'mock with a Copr-style config (Fedora/EL hosts with mock installed)'"
+complete -c copr -n "__fish_copr_using_subcommand srpm" -s D -l define -d 'Define an rpm macro, as `NAME VALUE` (repeatable)' -r
+complete -c copr -n "__fish_copr_using_subcommand srpm" -l with -d 'Enable an rpm `--with` conditional (repeatable)' -r
+complete -c copr -n "__fish_copr_using_subcommand srpm" -l without -d 'Enable an rpm `--without` conditional (repeatable)' -r
+complete -c copr -n "__fish_copr_using_subcommand srpm" -l timeout -d 'Kill the build (its whole process tree) after this many seconds [default: 18000]' -r
+complete -c copr -n "__fish_copr_using_subcommand srpm" -l outdir -d 'Directory that receives the SRPM' -r -F
+complete -c copr -n "__fish_copr_using_subcommand srpm" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand srpm" -l git -d 'Treat SOURCE as a git repository even when it is a local directory'
+complete -c copr -n "__fish_copr_using_subcommand srpm" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand srpm" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand srpm" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand srpm" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand srpm" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand mock-config" -l repo -d 'A repository for BuildRequires (base URL); repeat for several, highest priority first' -r
+complete -c copr -n "__fish_copr_using_subcommand mock-config" -l macro -d 'Define an rpm macro for the build; repeat for several' -r
+complete -c copr -n "__fish_copr_using_subcommand mock-config" -l buildroot-pkg -d 'Extra package to install into the buildroot; repeat for several' -r
+complete -c copr -n "__fish_copr_using_subcommand mock-config" -l bootstrap -d 'How mock sets up the buildroot\'s package manager' -r -f -a "default\t'Whatever the chroot\'s base config says'
+on\t'A bootstrap chroot installed with the host\'s package manager'
+off\t'No bootstrap chroot'
+image\t'A bootstrap chroot from the distribution\'s container image'
+custom-image\t'A bootstrap chroot from `bootstrap_image`'"
+complete -c copr -n "__fish_copr_using_subcommand mock-config" -l bootstrap-image -d 'Container image for `--bootstrap custom-image`' -r
+complete -c copr -n "__fish_copr_using_subcommand mock-config" -l isolation -d 'Buildroot isolation (`simple` or `nspawn`; mock\'s default when not given)' -r -f -a "default\t''
+simple\t''
+nspawn\t''"
+complete -c copr -n "__fish_copr_using_subcommand mock-config" -l enable-module -d 'Module to enable in the buildroot, `NAME:STREAM`; repeat for several' -r
+complete -c copr -n "__fish_copr_using_subcommand mock-config" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand mock-config" -l enable-net -d 'Allow network access during the build'
+complete -c copr -n "__fish_copr_using_subcommand mock-config" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand mock-config" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand mock-config" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand mock-config" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand mock-config" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand module; and not __fish_seen_subcommand_from release build validate help" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand module; and not __fish_seen_subcommand_from release build validate help" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand module; and not __fish_seen_subcommand_from release build validate help" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand module; and not __fish_seen_subcommand_from release build validate help" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand module; and not __fish_seen_subcommand_from release build validate help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand module; and not __fish_seen_subcommand_from release build validate help" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand module; and not __fish_seen_subcommand_from release build validate help" -f -a "release" -d 'Release a module (modulemd v2 + defaults) from the latest successful builds and publish it as `modules.yaml` in each chroot\'s repository'
+complete -c copr -n "__fish_copr_using_subcommand module; and not __fish_seen_subcommand_from release build validate help" -f -a "build" -d 'Build a module\'s components in buildorder from a modulemd v2 file, then release it'
+complete -c copr -n "__fish_copr_using_subcommand module; and not __fish_seen_subcommand_from release build validate help" -f -a "validate" -d 'Check modulemd files (modulemd v2, modulemd-defaults v1); errors name their line'
+complete -c copr -n "__fish_copr_using_subcommand module; and not __fish_seen_subcommand_from release build validate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l resultdir -d 'Local result directory of `copr build` to release the module from' -r -F
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l chroot -d 'Chroot to release for (repeatable); default: every chroot with successful builds' -r
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l name -d 'Module name' -r
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l stream -d 'Module stream' -r
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l version -d 'Module version; default: the UTC time as YYYYMMDDHHMMSS, above every earlier release' -r
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l summary -d 'One-line summary of the module' -r
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l description -d 'Description of the module' -r
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l license -d 'License of the module metadata (repeatable); default: MIT. The content licenses come from the RPMs\' License tags' -r
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l api -d 'Binary package that is part of the module\'s API (repeatable, or comma-separated)' -r
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l profile -d 'Install profile as NAME:PKG,PKG (repeatable)' -r
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l default-profile -d 'Profile `dnf module install NAME:STREAM` installs; default: `default` if defined, else the first profile' -r
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l filter -d 'Binary package to filter out of the module (repeatable, or comma-separated)' -r
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l platform -d 'Stream of the `platform` module the module requires (e.g. f40, el9); default: from the chroot name (fedora-40-… → f40, epel-9-… → el9), none for other chroots' -r
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l out -d 'Also write the released documents (streams and defaults) to this file' -r -F
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l no-platform -d 'Do not depend on a platform module at all'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l non-interactive -d 'Never ask; use defaults for whatever the flags leave open'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l remote -d 'Build on a copr server in this project instead of locally (not available yet)' -r
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l resultdir -d 'Result directory for the component builds and the module' -r -F
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l chroot -d 'Chroot to build in; default: the host chroot' -r
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l backend -d 'Buildroot backend; default: mock when installed, else sandbox' -r -f -a "sandbox\t'The host\'s rpmbuild inside bubblewrap; builds for the host (`host-<arch>`)'
+mock\t'mock with a Copr-style config (Fedora/EL hosts with mock installed)'"
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l out -d 'Also write the released documents to this file' -r -F
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from validate" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from validate" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from validate" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from validate" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from validate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from validate" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from help" -f -a "release" -d 'Release a module (modulemd v2 + defaults) from the latest successful builds and publish it as `modules.yaml` in each chroot\'s repository'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from help" -f -a "build" -d 'Build a module\'s components in buildorder from a modulemd v2 file, then release it'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from help" -f -a "validate" -d 'Check modulemd files (modulemd v2, modulemd-defaults v1); errors name their line'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config module help" -f -a "completions" -d 'Print a shell completion script to stdout'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config module help" -f -a "createrepo" -d 'Write rpm-md repository metadata (repodata/) for a directory of RPMs'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config module help" -f -a "key" -d 'Generate and export OpenPGP signing keys'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config module help" -f -a "sign" -d 'Add OpenPGP header signatures to RPM packages in place (like `rpmsign --addsign`)'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config module help" -f -a "bench" -d 'Benchmarks against the tools users would pick instead (createrepo_c, rpmsign)'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config module help" -f -a "build" -d 'Build RPMs from a spec directory, spec file, SRPM, URL or git repository in an isolated buildroot'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config module help" -f -a "srpm" -d 'Make only the source RPM from a spec directory, spec file, URL or git repository'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config module help" -f -a "mock-config" -d 'Print the mock config a build in CHROOT would use (as Copr\'s builder writes it)'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config module help" -f -a "module" -d 'Release a module from builds, build a module from modulemd, or check modulemd files'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config module help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "generate" -d 'Generate a signing key for a project: writes DIR/pubkey.gpg and DIR/secret.asc (0600)'
 complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "export" -d 'Print the armored public key of a secret key file to stdout (or write it with --out)'
 complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "createrepo" -d 'Compare `copr createrepo` with createrepo_c on synthetic repositories'
 complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "sign" -d 'Compare `copr sign` with `rpmsign --addsign` (GnuPG)'
 complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "all" -d 'Run every benchmark with default sizes'
+complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from module" -f -a "release" -d 'Release a module (modulemd v2 + defaults) from the latest successful builds and publish it as `modules.yaml` in each chroot\'s repository'
+complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from module" -f -a "build" -d 'Build a module\'s components in buildorder from a modulemd v2 file, then release it'
+complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from module" -f -a "validate" -d 'Check modulemd files (modulemd v2, modulemd-defaults v1); errors name their line'

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use build_support::*;
+use predicates::prelude::*;
 use predicates::str::contains;
 
 fn json_of(out: &[u8]) -> serde_json::Value {
@@ -486,22 +487,23 @@ fn unreadable_directory_is_a_clear_error() {
     std::fs::set_permissions(sb.root(), std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::set_permissions(sb.cwd(), std::fs::Permissions::from_mode(0o777)).unwrap();
     std::fs::set_permissions(&pkg, std::fs::Permissions::from_mode(0o000)).unwrap();
-    let before = sb.files_outside_results();
     let mut cmd = if running_as_root() {
+        // The checkout may be under /root (mode 0700): run a copy the unprivileged user can reach.
+        let bin = sb.root().join("copr-bin");
+        std::fs::copy(env!("CARGO_BIN_EXE_copr"), &bin).unwrap();
         let mut c = assert_cmd::Command::new("setpriv");
-        c.args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            env!("CARGO_BIN_EXE_copr"),
-        ]);
-        c.current_dir(sb.cwd()).env("NO_COLOR", "1");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
+        c.arg(&bin);
+        c.current_dir(sb.cwd())
+            .env("NO_COLOR", "1")
+            .env("HOME", sb.root());
         c
     } else {
         let mut c = assert_cmd::Command::new(env!("CARGO_BIN_EXE_copr"));
         c.current_dir(sb.cwd()).env("NO_COLOR", "1");
         c
     };
+    let before = sb.files_outside_results();
     cmd.arg("build")
         .arg(&pkg)
         .assert()
@@ -719,4 +721,265 @@ fn missing_source_urls_are_downloaded() {
         check_build_dir(&dir),
         vec!["withsource-1-1.noarch", "withsource-1-1.src"]
     );
+}
+
+/// `copr build --job FILE` runs a TOML job spec as written, including a server-assigned build
+/// id; reusing that id in the same result directory is refused.
+#[test]
+fn job_file_runs_with_its_build_id() {
+    let sb = Sandbox::new();
+    let file = sb.root().join("job.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "version = 1\nchroots = [\"{}\"]\nbuild_id = 42\n\n[project]\nowner = \"alice\"\nname = \"tools\"\n\n[source]\ntype = \"spec\"\npath = \"{}\"\n",
+            host_chroot(),
+            fixture("noarch-multi/noarch-multi.spec").display()
+        ),
+    )
+    .unwrap();
+    sb.copr()
+        .args(["build", "--job"])
+        .arg(&file)
+        .assert()
+        .success();
+    let dir = sb
+        .results()
+        .join(host_chroot())
+        .join("00000042-noarch-multi");
+    assert_eq!(check_build_dir(&dir).len(), 4);
+    assert!(sb.results().join("srpm-builds/00000042/success").is_file());
+    sb.copr()
+        .args(["build", "--job"])
+        .arg(&file)
+        .assert()
+        .code(2)
+        .stderr(contains("build id 42 is already used"));
+}
+
+/// A compiler error fails the chroot with exit code 4, the compiler's own error line and the
+/// log path on stderr, and no `success` marker.
+#[test]
+fn failed_build_prints_the_first_error_and_the_log() {
+    let sb = Sandbox::new();
+    let pkg = sb.root().join("hello");
+    copy_dir(&example("hello"), &pkg);
+    let src = std::fs::read_to_string(pkg.join("hello.c")).unwrap();
+    std::fs::write(
+        pkg.join("hello.c"),
+        src.replace("puts(", "puts_undeclared_typo("),
+    )
+    .unwrap();
+    let out = sb
+        .copr()
+        .args(["build", "--output", "json"])
+        .arg(&pkg)
+        .assert()
+        .code(4)
+        .stderr(contains("error: build failed in"))
+        .stderr(contains("puts_undeclared_typo"))
+        .stderr(contains("00000001-hello/builder-live.log"))
+        .get_output()
+        .stdout
+        .clone();
+    let report = json_of(&out);
+    assert_eq!(report["state"], "failed");
+    assert_eq!(report["chroots"][0]["state"], "failed");
+    let dir = only_build_dir(&sb.results(), &host_chroot());
+    assert!(!dir.join("success").exists());
+    assert!(dir.join("builder-live.log").is_file());
+}
+
+/// A chroot the backend cannot serve is refused before anything is built or written.
+#[test]
+fn unsupported_chroot_is_refused_up_front() {
+    let sb = Sandbox::new();
+    sb.copr()
+        .args([
+            "build",
+            "--backend",
+            "sandbox",
+            "--chroot",
+            "nosuchdistro-1-x86_64",
+        ])
+        .arg(fixture("noarch-multi"))
+        .assert()
+        .code(2)
+        .stderr(contains("nosuchdistro-1-x86_64"))
+        .stderr(contains("hint:"));
+    assert!(!sb.results().exists());
+}
+
+/// A server that accepts the connection but never answers: the download gives up within the
+/// job's timeout with an error saying it timed out.
+#[test]
+fn silent_http_server_times_out() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming().flatten() {
+            held.push(s);
+        }
+    });
+    let sb = Sandbox::new();
+    sb.copr()
+        .args(["build", "--timeout", "2"])
+        .arg(format!("http://127.0.0.1:{port}/slow.src.rpm"))
+        .assert()
+        .code(1)
+        .stderr(contains("timed out"));
+    assert!(!sb.results().exists());
+}
+
+/// A custom script that runs past the job's timeout is killed and the SRPM build fails with
+/// exit code 4 and a message saying so.
+#[test]
+fn custom_script_is_killed_at_the_timeout() {
+    let sb = Sandbox::new();
+    let script = sb.root().join("hang.sh");
+    std::fs::write(&script, "#!/bin/sh\necho starting\nsleep 600\n").unwrap();
+    sb.copr()
+        .args(["build", "--method", "custom", "--timeout", "2"])
+        .arg(&script)
+        .assert()
+        .code(4)
+        .stderr(contains("timed out after 2s"));
+    assert!(!sb.results().join(".work").exists());
+}
+
+/// `--dry-run` names the spec it found, rejects a copr.toml with an unknown key, and reports a
+/// directory without a spec instead of printing a job that cannot run.
+#[test]
+fn dry_run_is_fully_resolved_and_checked() {
+    let sb = Sandbox::new();
+    let pkg = sb.copy_fixture("noarch-multi");
+    sb.copr()
+        .args(["build", "--dry-run"])
+        .arg(&pkg)
+        .assert()
+        .success()
+        .stdout(contains("spec = \"noarch-multi.spec\""));
+    std::fs::write(pkg.join("copr.toml"), "chroot = [\"host-x86_64\"]\n").unwrap();
+    sb.copr()
+        .args(["build", "--dry-run"])
+        .arg(&pkg)
+        .assert()
+        .code(2)
+        .stderr(contains("copr.toml"))
+        .stderr(contains("chroot"));
+    let empty = sb.root().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    sb.copr()
+        .args(["build", "--dry-run"])
+        .arg(&empty)
+        .assert()
+        .code(2)
+        .stderr(contains("no .spec file"));
+}
+
+/// `--repo DIR` adds another result directory's packages for BuildRequires; `--verbose` streams
+/// the live build log to stderr.
+#[test]
+fn extra_repo_satisfies_buildrequires_and_verbose_streams_the_log() {
+    let sb = Sandbox::new();
+    let lib_results = sb.root().join("lib-results");
+    sb.copr()
+        .args(["build", "--quiet", "--resultdir"])
+        .arg(&lib_results)
+        .arg(fixture("libgreet"))
+        .assert()
+        .success();
+    // Without the repository the BuildRequires is unmet and named.
+    sb.copr()
+        .arg("build")
+        .arg(fixture("greeter"))
+        .assert()
+        .code(4)
+        .stderr(contains("libgreet-devel"));
+    sb.copr()
+        .args(["build", "--verbose", "--repo"])
+        .arg(lib_results.join(host_chroot()))
+        .arg(fixture("greeter"))
+        .assert()
+        .success()
+        .stderr(contains("Executing(%build)"))
+        .stderr(contains("Greetings, copr! (libgreet 2.5)").or(contains("-lgreet")));
+    let dir = sb.results().join(host_chroot()).join("00000002-greeter");
+    assert_eq!(check_build_dir(&dir).len(), 2);
+}
+
+/// Ctrl-C (SIGINT) cancels a running build: its process tree is killed, the command exits with
+/// 4 saying it was canceled, and the scratch space is removed.
+#[test]
+fn interrupt_cancels_the_build_and_cleans_up() {
+    let sb = Sandbox::new();
+    let script = sb.root().join("hang.sh");
+    std::fs::write(&script, "#!/bin/sh\ntouch started\nexec sleep 600\n").unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_copr"))
+        .current_dir(sb.cwd())
+        .env("NO_COLOR", "1")
+        .args(["build", "--method", "custom"])
+        .arg(&script)
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let work = sb.results().join(".work");
+    let started = || {
+        glob::glob(&format!("{}/*/custom/workdir/started", work.display()))
+            .unwrap()
+            .flatten()
+            .next()
+            .is_some()
+    };
+    let mut waited = 0;
+    while !started() {
+        assert!(waited < 1200, "the script never started");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        waited += 1;
+    }
+    nix_kill(child.id(), libc::SIGINT);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("canceled"), "{stderr}");
+    assert!(!work.exists(), "scratch space removed");
+    assert!(
+        sb.results()
+            .join("srpm-builds/00000001/builder-live.log")
+            .is_file()
+    );
+}
+
+fn nix_kill(pid: u32, sig: libc::c_int) {
+    // SAFETY: plain kill(2) on our own child.
+    assert_eq!(unsafe { libc::kill(pid as libc::pid_t, sig) }, 0);
+}
+
+/// What `copr build --dry-run` shows for the bundled example: a complete, versioned job spec.
+#[test]
+fn dry_run_of_the_example_snapshot() {
+    let sb = Sandbox::new();
+    let out = sb
+        .copr()
+        .args([
+            "build",
+            "--dry-run",
+            "--backend",
+            "sandbox",
+            "--chroot",
+            "host-x86_64",
+        ])
+        .arg(example("hello"))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    let root = env!("CARGO_MANIFEST_DIR");
+    insta::with_settings!({filters => vec![(root, "[CHECKOUT]")]}, {
+        insta::assert_snapshot!(text);
+    });
 }

@@ -25,13 +25,14 @@ fn builds_c_program() {
     let srpm = srpm(&*sb, "hello", root.path(), &Opts::default());
     assert_eq!(rpm_q(&srpm, "%{NAME}-%{VERSION}-%{RELEASE}"), "hello-1.0-1");
     assert!(srpm.starts_with(root.path().join("out-srpm-hello")));
-    let r = run(
-        &*sb,
-        BuildKind::Rebuild { srpm },
-        root.path(),
-        "rpm",
-        &Opts::default(),
-    );
+    // The project's own result repository does not exist before its first build.
+    let opts = Opts {
+        repos: vec![copr::mock::RepoSource::Dir(
+            root.path().join("no-results-yet"),
+        )],
+        ..Opts::default()
+    };
+    let r = run(&*sb, BuildKind::Rebuild { srpm }, root.path(), "rpm", &opts);
     let out = r.ok();
     assert_eq!(out.packages.len(), 1, "{:?}", out.packages);
     let pkg = &out.packages[0];
@@ -133,6 +134,8 @@ fn build_is_isolated() {
     assert!(!std::path::Path::new("/usr/copr-probe").exists());
     assert!(has("workdir=written"), "{probe:?}");
     assert!(has("root-entries=0"), "{probe:?}");
+    assert!(has("log-entries=0"), "{probe:?}");
+    assert!(has("userns=denied"), "{probe:?}");
     assert!(has("shadow-bytes=0"), "{probe:?}");
     assert!(has("tmp-entries=0"), "{probe:?}");
     assert!(has("CapEff:0000000000000000"), "{probe:?}");
@@ -209,7 +212,7 @@ fn timeout_and_cancel_kill_everything() {
         let cancel = CancelToken::new();
         opts.cancel = cancel.clone();
         if mode == "timeout" {
-            opts.timeout = Duration::from_secs(3);
+            opts.timeout = Duration::from_secs(8);
         }
         let watcher = {
             let marker = marker.clone();
@@ -232,7 +235,7 @@ fn timeout_and_cancel_kill_everything() {
         let seen = watcher.join().unwrap();
         assert_eq!(seen, 4, "{mode}: the sleeps never all started\n{}", r.log);
         match (mode, r.err()) {
-            ("timeout", BackendError::Timeout(d)) => assert_eq!(*d, Duration::from_secs(3)),
+            ("timeout", BackendError::Timeout(d)) => assert_eq!(*d, Duration::from_secs(8)),
             ("cancel", BackendError::Canceled) => {}
             (_, e) => panic!("{mode}: {e}"),
         }
@@ -310,6 +313,31 @@ fn failure_summaries() {
             );
             assert!(summary.contains("Bad exit status"), "{summary}");
             assert_eq!(copr::mock::failure_summary(&r.log), *summary);
+        }
+        e => panic!("{e}"),
+    }
+    // No compiler error: the failing command and its last output explain the bad exit.
+    let srpm = sandbox_support::srpm(&*sb, "badexit", root.path(), &Opts::default());
+    let r = run(
+        &*sb,
+        BuildKind::Rebuild { srpm },
+        root.path(),
+        "badexit",
+        &Opts::default(),
+    );
+    match r.err() {
+        BackendError::BuildFailed { summary } => {
+            let lines: Vec<&str> = summary.lines().collect();
+            assert_eq!(lines[0], "+ make -f missing.mk", "{summary}");
+            assert!(
+                lines[1].starts_with("make: missing.mk: No such file"),
+                "{summary}"
+            );
+            assert!(
+                lines.last().unwrap().contains("Bad exit status"),
+                "{summary}"
+            );
+            assert!(!summary.contains("all good so far"), "{summary}");
         }
         e => panic!("{e}"),
     }
@@ -405,6 +433,43 @@ fn build_requires_from_repository() {
     // liba-devel's own requirement on liba came along.
     assert!(with.log.contains("installing liba-2.1-1"), "{}", with.log);
 
+    // %generate_buildrequires is run, and what it asks for is installed from the repository.
+    let dyn_srpm = srpm(&*sb, "dynreq", root.path(), &Opts::default());
+    let dynamic = run(
+        &*sb,
+        BuildKind::Rebuild {
+            srpm: dyn_srpm.clone(),
+        },
+        root.path(),
+        "dyn-with-a",
+        &Opts {
+            repos: repos.clone(),
+            ..Opts::default()
+        },
+    );
+    dynamic.ok();
+    assert!(
+        dynamic.log.contains("generating BuildRequires (round 2)"),
+        "{}",
+        dynamic.log
+    );
+    assert!(
+        dynamic.log.contains("installing liba-devel-2.1-1"),
+        "{}",
+        dynamic.log
+    );
+    let dynamic = run(
+        &*sb,
+        BuildKind::Rebuild { srpm: dyn_srpm },
+        root.path(),
+        "dyn-alone",
+        &Opts::default(),
+    );
+    match dynamic.err() {
+        BackendError::UnmetDependencies(missing) => assert_eq!(missing, &["liba-devel >= 2"]),
+        e => panic!("{e}"),
+    }
+
     // A version the repository does not have is unmet, even with the repository.
     let too_new = run(
         &*sb,
@@ -458,4 +523,334 @@ fn build_requires_from_repository() {
         "{}",
         forced.log
     );
+}
+
+fn copr_cmd() -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::new(env!("CARGO_BIN_EXE_copr"));
+    c.env("NO_COLOR", "1");
+    c
+}
+
+fn assert_valid_python(text: &str) {
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", "import ast,sys; ast.parse(sys.stdin.read())"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success(), "not valid Python:\n{text}");
+}
+
+/// `copr mock-config` prints Copr's child.cfg for a project, repos, networking and macros.
+#[test]
+fn mock_config_command() {
+    let out = copr_cmd()
+        .args([
+            "mock-config",
+            "alice/hello",
+            "fedora-40-x86_64",
+            "--repo",
+            "https://example.org/results/alice/base/fedora-40-x86_64/",
+            "--repo",
+            "file:///srv/repo",
+            "--enable-net",
+            "--macro",
+            "_with_tests=1",
+            "--macro",
+            "packager=Alice <alice@example.org>",
+            "--buildroot-pkg",
+            "ccache",
+            "--bootstrap",
+            "on",
+            "--enable-module",
+            "nodejs:20",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert_valid_python(&text);
+    insta::assert_snapshot!("mock_config_project", text);
+
+    // The minimal form: only the chroot; networking off, no repos section.
+    let out = copr_cmd()
+        .args(["mock-config", "epel-9-x86_64"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert_valid_python(&text);
+    insta::assert_snapshot!("mock_config_minimal", text);
+
+    // JSON output carries the same text.
+    let out = copr_cmd()
+        .args(["--output", "json", "mock-config", "epel-9-x86_64"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["chroot"], "epel-9-x86_64");
+    assert_eq!(v["config"].as_str().unwrap(), text);
+}
+
+/// Bad mock-config input exits with code 2 and a hint, and prints nothing on stdout.
+#[test]
+fn mock_config_rejects_bad_input() {
+    for args in [
+        vec!["mock-config", "fedora-40-x86_64');import os;('"],
+        vec!["mock-config", "alice", "fedora-40-x86_64"],
+        vec!["mock-config", "fedora-40-x86_64", "--macro", "novalue"],
+        vec![
+            "mock-config",
+            "fedora-40-x86_64",
+            "--repo",
+            "http://x/\"\"\"\nimport os",
+        ],
+        vec![
+            "mock-config",
+            "fedora-40-x86_64",
+            "--enable-module",
+            "nodejs",
+        ],
+    ] {
+        copr_cmd()
+            .args(&args)
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(predicates::str::contains("hint:"));
+    }
+}
+
+/// Without mock installed the mock backend is a MissingTool error naming mock.
+#[test]
+fn mock_backend_needs_mock() {
+    if copr::mock::which("mock").is_some() {
+        return;
+    }
+    let e = copr::mock::backend(
+        copr::mock::BackendKind::Mock,
+        &copr::mock::HostConfig::default(),
+    )
+    .err()
+    .unwrap();
+    assert!(
+        matches!(e, BackendError::MissingTool { tool: "mock", .. }),
+        "{e}"
+    );
+}
+
+/// The mock backend runs mock with the generated config, --resultdir and --rebuild, and
+/// collects the packages mock leaves there (mock itself replaced by a recording script).
+#[test]
+fn mock_backend_invocation() {
+    use copr::mock::mockcfg::Mock;
+    use copr::mock::{Backend, RepoSource};
+    let root = tempdir();
+    // A real RPM for the stand-in mock to "produce".
+    let produced = build(
+        &*sandbox(),
+        "probe",
+        root.path(),
+        &Opts::default().define("canary", "/x"),
+    );
+    let rpm = produced.ok().packages[0].clone();
+    let etc = root.path().join("etc-mock");
+    std::fs::create_dir_all(&etc).unwrap();
+    std::fs::write(etc.join("fedora-40-x86_64.cfg"), "").unwrap();
+    let script = root.path().join("mock");
+    let args_file = root.path().join("mock-args");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$@\" > {args}\nwhile [ $# -gt 0 ]; do\n  case \"$1\" in --resultdir) res=$2;; -r) cfg=$2;; esac\n  shift\ndone\ncp {cfg_copy_src} \"$res/\"\ncp \"$cfg\" {args}.cfg\necho 'Finish: rpmbuild'\n",
+            args = args_file.display(),
+            cfg_copy_src = rpm.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mock = Mock::with_program(script, etc);
+    assert!(matches!(
+        mock.check_chroot("fedora-41-x86_64"),
+        Err(BackendError::UnsupportedChroot { .. })
+    ));
+    let srpm = srpm(&*sandbox(), "hello", root.path(), &Opts::default());
+    let repo_dir = produced.outdir.clone();
+    let opts = Opts {
+        chroot: "fedora-40-x86_64".into(),
+        repos: vec![
+            RepoSource::Dir(repo_dir.clone()),
+            RepoSource::Url("https://example.org/repo/".into()),
+        ],
+        enable_net: true,
+        ..Opts::default()
+    };
+    let r = run(
+        &mock,
+        BuildKind::Rebuild { srpm: srpm.clone() },
+        root.path(),
+        "mock",
+        &opts,
+    );
+    let out = r.ok();
+    assert_eq!(out.packages.len(), 1);
+    assert_eq!(rpm_q(&out.packages[0], "%{NAME}"), "probe");
+    let args = std::fs::read_to_string(&args_file).unwrap();
+    let args: Vec<&str> = args.lines().collect();
+    assert_eq!(args[0], "-r");
+    assert!(args[1].ends_with("/work-mock/child.cfg"), "{args:?}");
+    assert_eq!(args[2], "--resultdir");
+    assert_eq!(args[6..], ["--rebuild", srpm.to_str().unwrap()]);
+    let cfg = std::fs::read_to_string(format!("{}.cfg", args_file.display())).unwrap();
+    assert_valid_python(&cfg);
+    assert!(
+        cfg.starts_with("include('/etc/mock/fedora-40-x86_64.cfg')"),
+        "{cfg}"
+    );
+    assert!(
+        cfg.contains("config_opts['rpmbuild_networking'] = True"),
+        "{cfg}"
+    );
+    assert!(cfg.contains("[copr_base]\n"), "{cfg}");
+    assert!(cfg.contains("baseurl=https://example.org/repo/\n"), "{cfg}");
+    // The local directory had no repodata: it was indexed for dnf, which finds the package.
+    let local = cfg
+        .lines()
+        .find(|l| l.starts_with("baseurl=file://"))
+        .unwrap()
+        .trim_start_matches("baseurl=file://");
+    let q = std::process::Command::new("dnf")
+        .args(["-q", "--releasever=12", "--setopt=reposdir=/dev/null"])
+        .arg(format!(
+            "--setopt=cachedir={}",
+            root.path().join("dnf-cache").display()
+        ))
+        .arg(format!("--repofrompath=t,file://{local}"))
+        .args([
+            "--repo=t",
+            "repoquery",
+            "--qf",
+            "%{name}-%{version}",
+            "probe",
+        ])
+        .output()
+        .unwrap();
+    let loc = String::from_utf8_lossy(&q.stdout);
+    assert_eq!(
+        loc.trim(),
+        "probe-1",
+        "{}",
+        String::from_utf8_lossy(&q.stderr)
+    );
+}
+
+/// Host evidence satisfies BuildRequires (versions checked where known, noted where not), and
+/// `[sandbox.provides]` in the host config maps names the built-in rules do not know.
+#[test]
+fn host_provides_and_config_mapping() {
+    let root = tempdir();
+    let sb = sandbox();
+    let srpm = srpm(&*sb, "needs", root.path(), &Opts::default());
+    let r = run(
+        &*sb,
+        BuildKind::Rebuild { srpm: srpm.clone() },
+        root.path(),
+        "plain",
+        &Opts::default(),
+    );
+    match r.err() {
+        BackendError::UnmetDependencies(m) => assert_eq!(m, &["frobnicator-devel"]),
+        e => panic!("{e}"),
+    }
+    let cfg_file = root.path().join("copr-build.toml");
+    std::fs::write(
+        &cfg_file,
+        "[sandbox.provides]\nfrobnicator-devel = [\"path:/nonexistent.h\", \"cmd:sh\"]\n",
+    )
+    .unwrap();
+    let cfg = copr::mock::HostConfig::from_path(&cfg_file).unwrap();
+    let sb = copr::mock::backend(copr::mock::BackendKind::Sandbox, &cfg).unwrap();
+    let r = run(
+        &*sb,
+        BuildKind::Rebuild { srpm },
+        root.path(),
+        "mapped",
+        &Opts::default(),
+    );
+    r.ok();
+    assert!(
+        r.log
+            .contains("frobnicator-devel: provided by the host (command sh)"),
+        "{}",
+        r.log
+    );
+    assert!(
+        r.log.contains(
+            "which >= 1: provided by the host (command which); its version could not be determined"
+        ),
+        "{}",
+        r.log
+    );
+    assert!(
+        r.log
+            .contains("gcc >= 4: provided by the host (Debian package gcc ")
+            || copr::mock::which("dpkg-query").is_none(),
+        "{}",
+        r.log
+    );
+
+    let e = copr::mock::HostConfig::from_path(&root.path().join("missing.toml")).unwrap_err();
+    assert!(e.to_string().contains("missing.toml"), "{e}");
+}
+
+/// BuildRequires come from an http repository too: its primary metadata is read, the chosen
+/// packages are downloaded (checksums checked) and B links against A.
+#[test]
+fn build_requires_from_http_repository() {
+    use copr::mock::RepoSource;
+    let root = tempdir();
+    let sb = sandbox();
+    let a = build(&*sb, "liba", root.path(), &Opts::default());
+    a.ok();
+    let st = std::process::Command::new("createrepo_c")
+        .arg("--quiet")
+        .arg(&a.outdir)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let url = serve_dir(&a.outdir);
+    let opts = Opts {
+        repos: vec![RepoSource::Url(url.clone())],
+        ..Opts::default()
+    };
+    let b = build(&*sb, "libb", root.path(), &opts);
+    assert_eq!(rpm_q(&b.ok().packages[0], "%{NAME}"), "libb");
+    assert!(
+        b.log
+            .contains(&format!("sandbox: downloading {url}liba-devel-2.1-1.")),
+        "{}",
+        b.log
+    );
+
+    // A repository that is not there is an error naming it, not a silent skip.
+    let gone = Opts {
+        repos: vec![RepoSource::Url(format!("{url}nonexistent/"))],
+        ..Opts::default()
+    };
+    let r = build(&*sb, "libb", root.path(), &gone);
+    let e = r.err().to_string();
+    assert!(e.contains("nonexistent/") && e.contains("404"), "{e}");
 }

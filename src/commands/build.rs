@@ -17,6 +17,8 @@ pub fn run(global: &GlobalArgs, args: BuildArgs) -> Result<ExitStatus, CliError>
         None => resolve(&args)?,
     };
     if args.dry_run {
+        // Report bad input (no spec, unreadable directory, broken SRPM) without building.
+        crate::pipeline::source::check(&job).map_err(pipeline_error)?;
         let text = match global.output {
             OutputFormat::Json => job.to_json() + "\n",
             OutputFormat::Text => job.to_toml(),
@@ -27,10 +29,12 @@ pub fn run(global: &GlobalArgs, args: BuildArgs) -> Result<ExitStatus, CliError>
         return Ok(ExitStatus::Success);
     }
     let backend = open_backend(job.backend.unwrap_or_else(BackendKind::detect))?;
+    let cancel = CancelToken::new();
+    cancel_on_interrupt(&cancel);
     let opts = RunOptions {
         resultdir: args.resultdir.clone(),
         reporter: super::progress::reporter(global),
-        cancel: CancelToken::new(),
+        cancel,
     };
     let report = pipeline::build(&job, backend.as_ref(), &opts).map_err(pipeline_error)?;
     render(global, &report)?;
@@ -40,6 +44,35 @@ pub fn run(global: &GlobalArgs, args: BuildArgs) -> Result<ExitStatus, CliError>
         print_failure(&report);
         Ok(ExitStatus::BuildFailed)
     }
+}
+
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn on_interrupt(_: libc::c_int) {
+    INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Turn the first Ctrl-C (SIGINT) or SIGTERM into a cancellation: the running build's process
+/// tree is killed, the result directory keeps its logs, the scratch space is removed, and the
+/// command exits with 4 ("build failed or canceled"). A second signal has the default effect.
+pub(super) fn cancel_on_interrupt(cancel: &CancelToken) {
+    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
+    let action = SigAction::new(
+        SigHandler::Handler(on_interrupt),
+        SaFlags::SA_RESETHAND | SaFlags::SA_RESTART,
+        SigSet::empty(),
+    );
+    for sig in [Signal::SIGINT, Signal::SIGTERM] {
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+        let _ = unsafe { sigaction(sig, &action) };
+    }
+    let cancel = cancel.clone();
+    std::thread::spawn(move || {
+        while !INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        cancel.cancel();
+    });
 }
 
 /// Open the buildroot backend of `kind` with the host's configuration.
@@ -94,6 +127,16 @@ fn resolve(args: &BuildArgs) -> Result<JobSpec, CliError> {
     job.enable_net = args.enable_net || toml.enable_net.unwrap_or(false);
     job.nodeps = args.nodeps;
     job.memory_limit = args.memory_limit.or(toml.memory_limit);
+    // Name the spec that will be built, so the printed job spec is fully resolved.
+    if let Source::Dir {
+        path,
+        spec: spec @ None,
+    } = &mut job.source
+        && job.method == SrpmMethod::Rpmbuild
+        && let Ok(found) = crate::pipeline::source::find_spec(path, None)
+    {
+        *spec = found.strip_prefix(&*path).ok().map(Path::to_path_buf);
+    }
     job.validate().map_err(job_error)?;
     Ok(job)
 }
@@ -295,7 +338,7 @@ fn render(global: &GlobalArgs, report: &BuildReport) -> Result<(), CliError> {
                     writeln!(out, "    {file}").status(ExitStatus::Generic)?;
                 }
             }
-            State::Skipped | State::Failed => {
+            State::Skipped | State::Failed | State::Canceled => {
                 writeln!(
                     out,
                     "  {}  {}  {}",
@@ -324,6 +367,10 @@ fn print_failure(report: &BuildReport) {
             eprintln!("  {line}");
         }
         eprintln!("  log: {}", report.srpm.log.display());
+        return;
+    }
+    if report.state == State::Canceled {
+        eprintln!("{} the build was canceled", red.apply_to("error:"));
         return;
     }
     for c in report.chroots.iter().filter(|c| c.state == State::Failed) {

@@ -7,6 +7,7 @@ mod bench;
 mod completions;
 mod createrepo;
 mod key;
+mod mock_config;
 mod sign;
 
 mod build;
@@ -27,6 +28,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus, CliError> {
         Command::Key(args) => key::run(&global, args),
         Command::Sign(args) => sign::run(&global, args),
         Command::Bench(args) => bench::run(&global, args),
+        Command::MockConfig(args) => mock_config::run(&global, args),
     }
 }
 

@@ -77,7 +77,7 @@ impl Reporter for TerminalReporter {
                     None => stage.to_string(),
                 };
                 if self.plain {
-                    eprintln!("{} {msg}", self.dim.apply_to("started"));
+                    eprintln!("{} {msg}", self.dim.apply_to("→"));
                 }
                 let bar = self.multi.add(ProgressBar::new_spinner());
                 bar.set_style(

@@ -13,12 +13,14 @@ pub fn run(global: &GlobalArgs, args: SrpmArgs) -> Result<ExitStatus, CliError> 
     let (job, _) = resolve_source(&args.source)?;
     job.validate().map_err(job_error)?;
     let backend = open_backend(job.backend.unwrap_or_else(BackendKind::detect))?;
+    let cancel = CancelToken::new();
+    super::build::cancel_on_interrupt(&cancel);
     let out = pipeline::make_srpm(
         &job,
         backend.as_ref(),
         &args.outdir,
         super::progress::reporter(global),
-        CancelToken::new(),
+        cancel,
     )
     .map_err(pipeline_error)?;
     let mut stdout = std::io::stdout().lock();

@@ -5,8 +5,10 @@
 //!
 //! 1. the host's rpmdb, when the host has a real one (Fedora, EL; on Debian and Ubuntu rpm's
 //!    database is empty and is not consulted);
-//! 2. packages in the request's repositories (local directories; every `*.rpm` below them is
-//!    read: name, provides, file list, EVR compared with rpm's rules). Chosen packages and,
+//! 2. packages in the request's repositories (local directories: every `*.rpm` below them is
+//!    read; http(s) rpm-md repositories: their primary metadata, chosen packages downloaded and
+//!    checked against its SHA-256): name, provides, files, EVR compared with rpm's rules. Chosen
+//!    packages and,
 //!    transitively, their own requirements are unpacked into `<workdir>/buildroot` and mounted
 //!    over the host's `/usr` (and `/etc`, `/opt`, …) as overlayfs lower layers;
 //! 3. on hosts without an rpmdb, what the host evidently provides: absolute paths that exist,
@@ -15,6 +17,9 @@
 //!    with `[sandbox.provides]` of the host config) for common names such as `gcc` or
 //!    `zlib-devel`. A `NAME-devel` without a mapping is provided when the host has
 //!    `pkgconfig(NAME)`, `/usr/include/NAME.h` or `/usr/include/NAME/`.
+//!
+//! Packages are unpacked, not installed: their scriptlets do not run and Conflicts/Obsoletes
+//! are not checked, which suits the libraries, headers and tools a build needs from them.
 //!
 //! A versioned requirement on a host-provided name is checked against the host's version when
 //! one can be determined (pkg-config, dpkg, python metadata) and accepted with a note in the log
@@ -291,10 +296,18 @@ pub struct Resolution {
     pub env: Vec<(String, String)>,
 }
 
+/// Where a repository package is.
+#[derive(Debug, Clone)]
+enum Location {
+    File(PathBuf),
+    /// Its URL and, when the repository metadata gives one, its SHA-256.
+    Url(String, Option<String>),
+}
+
 /// A binary package found in a repository.
 #[derive(Debug, Clone)]
 struct RepoPkg {
-    path: PathBuf,
+    location: Location,
     file_name: String,
     name: String,
     evr: String,
@@ -344,7 +357,7 @@ impl RepoPkg {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default(),
-            path: path.to_path_buf(),
+            location: Location::File(path.to_path_buf()),
             name,
             evr,
             provides,
@@ -368,7 +381,10 @@ impl RepoPkg {
 }
 
 /// Every binary package (for this host's arch or noarch) below the directories of `repos`.
-fn index_repos(repos: &[RepoSource], log: &mut (dyn Write + Send)) -> Vec<Vec<RepoPkg>> {
+fn index_repos(
+    repos: &[RepoSource],
+    log: &mut (dyn Write + Send),
+) -> Result<Vec<Vec<RepoPkg>>, BackendError> {
     let mut out = Vec::new();
     for repo in repos {
         match repo {
@@ -397,15 +413,16 @@ fn index_repos(repos: &[RepoSource], log: &mut (dyn Write + Send)) -> Vec<Vec<Re
                 out.push(pkgs);
             }
             RepoSource::Url(url) => {
-                let _ = writeln!(
-                    log,
-                    "warning: repository {url} is not searched: the sandbox backend reads \
-                     local repository directories only"
-                );
+                let pkgs = index_url_repo(url).map_err(|e| BackendError::Io {
+                    context: format!("cannot read repository {url}"),
+                    source: std::io::Error::other(e),
+                })?;
+                let _ = writeln!(log, "sandbox: repository {url}: {} packages", pkgs.len());
+                out.push(pkgs);
             }
         }
     }
-    out
+    Ok(out)
 }
 
 /// The NEVRA of an SRPM for messages (`b-1-1.src`), or its file name.
@@ -422,6 +439,14 @@ pub fn srpm_nevra(srpm: &Path) -> String {
             ))
         })
         .unwrap_or_else(|| srpm.display().to_string())
+}
+
+/// Whether an SRPM's spec has `%generate_buildrequires`.
+pub fn uses_dynamic_buildrequires(srpm: &Path) -> bool {
+    rpm::PackageMetadata::open(srpm)
+        .ok()
+        .and_then(|md| md.get_requires().ok())
+        .is_some_and(|r| r.iter().any(|d| d.name == "rpmlib(DynamicBuildRequires)"))
 }
 
 /// The BuildRequires of an SRPM, `rpmlib(…)` dropped.
@@ -461,76 +486,538 @@ pub fn resolve(
     buildroot: &Path,
     log: &mut (dyn Write + Send),
 ) -> Result<Resolution, BackendError> {
-    let index = index_repos(repos, log);
-    let host = HostProvides::new(config);
-    let mut chosen: Vec<RepoPkg> = Vec::new();
+    if reqs.is_empty() {
+        return Ok(Resolution::default());
+    }
+    let index = index_repos(repos, log)?;
+    let mut r = Resolver {
+        index,
+        host: HostProvides::new(config),
+        chosen: Vec::new(),
+        queue: reqs.iter().cloned().map(|r| (r, None)).collect(),
+        log,
+    };
     let mut missing: Vec<String> = Vec::new();
     let mut seen: BTreeSet<Req> = BTreeSet::new();
-    let mut queue: VecDeque<(Req, Option<String>)> =
-        reqs.iter().cloned().map(|r| (r, None)).collect();
-
-    while let Some((req, by)) = queue.pop_front() {
+    while let Some((req, by)) = r.queue.pop_front() {
         if !seen.insert(req.clone()) {
             continue;
         }
-        let note = |log: &mut (dyn Write + Send), how: &str| {
-            let _ = writeln!(log, "sandbox: {req}: {how}");
-        };
-        if chosen.iter().any(|p| p.satisfies(&req)) {
-            continue;
-        }
-        if let Some(how) = host.rpmdb_provides(&req) {
-            note(log, &format!("host rpmdb ({how})"));
-            continue;
-        }
-        let candidate = index.iter().find_map(|pkgs| {
-            pkgs.iter()
-                .filter(|p| p.satisfies(&req))
-                .max_by(|a, b| Evr::parse(&a.evr).compare(&Evr::parse(&b.evr)))
-        });
-        if let Some(pkg) = candidate {
-            note(
-                log,
-                &format!("installing {} from a repository", pkg.file_name),
-            );
-            for r in &pkg.requires {
-                if !pkg.satisfies(r) {
-                    queue.push_back((r.clone(), Some(pkg.name.clone())));
+        let ok = if req.name.starts_with('(') {
+            match parse_rich(&req.name) {
+                Ok(rich) => r.satisfy_rich(&rich),
+                Err(e) => {
+                    let _ = writeln!(r.log, "sandbox: {req}: cannot parse: {e}");
+                    false
                 }
             }
-            chosen.push(pkg.clone());
-            continue;
-        }
-        match host.evident(&req) {
-            HostAnswer::Yes(how) => note(log, &format!("provided by the host ({how})")),
-            HostAnswer::Unversioned(how) => note(
-                log,
-                &format!(
-                    "provided by the host ({how}); its version could not be determined, so \
-                     the version requirement is assumed to hold"
-                ),
-            ),
-            HostAnswer::WrongVersion(how) => {
-                note(log, &format!("not satisfied: the host has {how}"));
-                missing.push(with_by(&req, &by));
-            }
-            HostAnswer::No => missing.push(with_by(&req, &by)),
+        } else {
+            r.satisfy(&req)
+        };
+        if !ok {
+            missing.push(with_by(&req, &by));
         }
     }
+    let Resolver { chosen, log, .. } = r;
 
     let mut res = Resolution {
         missing,
         ..Default::default()
     };
+    if buildroot.exists() {
+        fs_err::remove_dir_all(buildroot).map_err(|source| BackendError::Io {
+            context: "cannot clean the buildroot".into(),
+            source,
+        })?;
+    }
+    fs_err::create_dir_all(buildroot).map_err(|source| BackendError::Io {
+        context: "cannot create the buildroot".into(),
+        source,
+    })?;
     if !chosen.is_empty() {
+        let downloads = buildroot.with_file_name("downloads");
         for pkg in &chosen {
-            unpack(&pkg.path, buildroot)?;
+            let path = match &pkg.location {
+                Location::File(p) => p.clone(),
+                Location::Url(url, sha256) => {
+                    let _ = writeln!(log, "sandbox: downloading {url}");
+                    download(url, sha256.as_deref(), &downloads.join(&pkg.file_name))?
+                }
+            };
+            unpack(&path, buildroot)?;
             res.installed.push(pkg.file_name.clone());
         }
         res.overlays = overlays(buildroot, log)?;
         res.env = search_path_env(buildroot);
     }
     Ok(res)
+}
+
+/// The state of one resolution.
+struct Resolver<'l> {
+    index: Vec<Vec<RepoPkg>>,
+    host: HostProvides,
+    chosen: Vec<RepoPkg>,
+    queue: VecDeque<(Req, Option<String>)>,
+    log: &'l mut (dyn Write + Send),
+}
+
+impl Resolver<'_> {
+    fn note(&mut self, req: &Req, how: &str) {
+        let _ = writeln!(self.log, "sandbox: {req}: {how}");
+    }
+
+    /// Whether `req` is already there: installed from a repository, in the host's rpmdb or
+    /// evidently on the host. Installs nothing.
+    fn present(&mut self, req: &Req) -> bool {
+        self.chosen.iter().any(|p| p.satisfies(req))
+            || self.host.rpmdb_provides(req).is_some()
+            || matches!(
+                self.host.evident(req),
+                HostAnswer::Yes(_) | HostAnswer::Unversioned(_)
+            )
+    }
+
+    /// Satisfy one plain requirement, choosing a repository package when that is what
+    /// provides it (its own requirements are queued).
+    fn satisfy(&mut self, req: &Req) -> bool {
+        if self.chosen.iter().any(|p| p.satisfies(req)) {
+            return true;
+        }
+        if let Some(how) = self.host.rpmdb_provides(req) {
+            self.note(req, &format!("host rpmdb ({how})"));
+            return true;
+        }
+        let candidate = self
+            .index
+            .iter()
+            .find_map(|pkgs| {
+                pkgs.iter()
+                    .filter(|p| p.satisfies(req))
+                    .max_by(|a, b| Evr::parse(&a.evr).compare(&Evr::parse(&b.evr)))
+            })
+            .cloned();
+        if let Some(pkg) = candidate {
+            self.note(
+                req,
+                &format!("installing {} from a repository", pkg.file_name),
+            );
+            for r in &pkg.requires {
+                if !pkg.satisfies(r) {
+                    self.queue.push_back((r.clone(), Some(pkg.name.clone())));
+                }
+            }
+            self.chosen.push(pkg);
+            return true;
+        }
+        match self.host.evident(req) {
+            HostAnswer::Yes(how) => {
+                self.note(req, &format!("provided by the host ({how})"));
+                true
+            }
+            HostAnswer::Unversioned(how) => {
+                self.note(
+                    req,
+                    &format!(
+                        "provided by the host ({how}); its version could not be determined, so \
+                         the version requirement is assumed to hold"
+                    ),
+                );
+                true
+            }
+            HostAnswer::WrongVersion(how) => {
+                self.note(req, &format!("not satisfied: the host has {how}"));
+                false
+            }
+            HostAnswer::No => false,
+        }
+    }
+
+    fn satisfy_rich(&mut self, rich: &Rich) -> bool {
+        match rich {
+            Rich::Leaf(req) => self.satisfy(req),
+            Rich::And(items) => items.iter().all(|i| self.satisfy_rich(i)),
+            Rich::Or(items) => items.iter().any(|i| self.satisfy_rich(i)),
+            Rich::If(then, cond, otherwise) => {
+                if self.present_rich(cond) {
+                    self.satisfy_rich(then)
+                } else {
+                    otherwise.as_ref().is_none_or(|o| self.satisfy_rich(o))
+                }
+            }
+            Rich::Unless(then, cond, otherwise) => {
+                if !self.present_rich(cond) {
+                    self.satisfy_rich(then)
+                } else {
+                    otherwise.as_ref().is_none_or(|o| self.satisfy_rich(o))
+                }
+            }
+        }
+    }
+
+    fn present_rich(&mut self, rich: &Rich) -> bool {
+        match rich {
+            Rich::Leaf(req) => self.present(req),
+            Rich::And(items) => items.iter().all(|i| self.present_rich(i)),
+            Rich::Or(items) => items.iter().any(|i| self.present_rich(i)),
+            Rich::If(then, cond, otherwise) | Rich::Unless(then, cond, otherwise) => {
+                let c = self.present_rich(cond);
+                let c = if matches!(rich, Rich::Unless(..)) {
+                    !c
+                } else {
+                    c
+                };
+                if c {
+                    self.present_rich(then)
+                } else {
+                    otherwise.as_ref().is_none_or(|o| self.present_rich(o))
+                }
+            }
+        }
+    }
+}
+
+/// A rich (boolean) dependency such as `(foo >= 2 or bar)`. `with` is read as `and`,
+/// `A without B` as `A`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Rich {
+    Leaf(Req),
+    And(Vec<Rich>),
+    Or(Vec<Rich>),
+    If(Box<Rich>, Box<Rich>, Option<Box<Rich>>),
+    Unless(Box<Rich>, Box<Rich>, Option<Box<Rich>>),
+}
+
+fn parse_rich(s: &str) -> Result<Rich, String> {
+    let chars: Vec<char> = s.chars().collect();
+    let mut pos = 0;
+    let r = rich_group(&chars, &mut pos)?;
+    skip_ws(&chars, &mut pos);
+    if pos != chars.len() {
+        return Err(format!("unexpected text after position {pos}"));
+    }
+    Ok(r)
+}
+
+fn skip_ws(c: &[char], pos: &mut usize) {
+    while *pos < c.len() && c[*pos].is_whitespace() {
+        *pos += 1;
+    }
+}
+
+/// A word: up to whitespace or an unbalanced `)`.
+fn rich_word(c: &[char], pos: &mut usize) -> String {
+    let start = *pos;
+    let mut depth = 0usize;
+    while *pos < c.len() && !c[*pos].is_whitespace() {
+        match c[*pos] {
+            '(' => depth += 1,
+            ')' if depth == 0 => break,
+            ')' => depth -= 1,
+            _ => {}
+        }
+        *pos += 1;
+    }
+    c[start..*pos].iter().collect()
+}
+
+fn rich_term(c: &[char], pos: &mut usize) -> Result<Rich, String> {
+    skip_ws(c, pos);
+    if c.get(*pos) == Some(&'(') {
+        return rich_group(c, pos);
+    }
+    let name = rich_word(c, pos);
+    if name.is_empty() {
+        return Err("expected a dependency".into());
+    }
+    let save = *pos;
+    skip_ws(c, pos);
+    let op = rich_word(c, pos);
+    if ["<", "<=", "=", ">=", ">"].contains(&op.as_str()) {
+        skip_ws(c, pos);
+        let version = rich_word(c, pos);
+        if version.is_empty() {
+            return Err(format!("`{name} {op}` has no version"));
+        }
+        return Ok(Rich::Leaf(Req::parse(&format!("{name} {op} {version}"))));
+    }
+    *pos = save;
+    Ok(Rich::Leaf(Req::parse(&name)))
+}
+
+fn rich_group(c: &[char], pos: &mut usize) -> Result<Rich, String> {
+    skip_ws(c, pos);
+    if c.get(*pos) != Some(&'(') {
+        return Err("expected `(`".into());
+    }
+    *pos += 1;
+    let first = rich_term(c, pos)?;
+    let mut items = vec![first];
+    let mut kind: Option<String> = None;
+    let mut otherwise = None;
+    loop {
+        skip_ws(c, pos);
+        match c.get(*pos) {
+            Some(')') => {
+                *pos += 1;
+                break;
+            }
+            None => return Err("missing `)`".into()),
+            _ => {}
+        }
+        let word = rich_word(c, pos);
+        let word = match word.as_str() {
+            "with" => "and".to_string(),
+            w => w.to_string(),
+        };
+        match word.as_str() {
+            "and" | "or" => {
+                if kind.as_deref().is_some_and(|k| k != word) {
+                    return Err("mixed operators need parentheses".into());
+                }
+                kind = Some(word);
+                items.push(rich_term(c, pos)?);
+            }
+            "without" => {
+                // `A without B`: A is what the build needs.
+                rich_term(c, pos)?;
+            }
+            "if" | "unless" if kind.is_none() => {
+                kind = Some(word);
+                items.push(rich_term(c, pos)?);
+            }
+            "else" if matches!(kind.as_deref(), Some("if" | "unless")) && otherwise.is_none() => {
+                otherwise = Some(Box::new(rich_term(c, pos)?));
+            }
+            w => return Err(format!("unexpected `{w}`")),
+        }
+    }
+    Ok(match kind.as_deref() {
+        None => items.pop().expect("one term"),
+        Some("and") => Rich::And(items),
+        Some("or") => Rich::Or(items),
+        Some(k) => {
+            let cond = items.pop().expect("two terms");
+            let then = items.pop().expect("two terms");
+            if k == "if" {
+                Rich::If(Box::new(then), Box::new(cond), otherwise)
+            } else {
+                Rich::Unless(Box::new(then), Box::new(cond), otherwise)
+            }
+        }
+    })
+}
+
+const HTTP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+fn http_get(url: &str) -> Result<Vec<u8>, String> {
+    let client = reqwest::blocking::Client::builder()
+        .timeout(HTTP_TIMEOUT)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let resp = client.get(url).send().map_err(|e| format!("{url}: {e}"))?;
+    let status = resp.status();
+    if !status.is_success() {
+        return Err(format!("{url}: HTTP {status}"));
+    }
+    resp.bytes()
+        .map(|b| b.to_vec())
+        .map_err(|e| format!("{url}: {e}"))
+}
+
+/// Download a package, checking its SHA-256 when known.
+fn download(url: &str, sha256: Option<&str>, dest: &Path) -> Result<PathBuf, BackendError> {
+    let fail = |msg: String| BackendError::Io {
+        context: format!("cannot download {url}"),
+        source: std::io::Error::other(msg),
+    };
+    let bytes = http_get(url).map_err(fail)?;
+    if let Some(want) = sha256 {
+        use sha2::Digest;
+        let got = hex::encode(sha2::Sha256::digest(&bytes));
+        if !got.eq_ignore_ascii_case(want) {
+            return Err(fail(format!(
+                "checksum mismatch: the repository says sha256 {want}, the download is {got}"
+            )));
+        }
+    }
+    if let Some(dir) = dest.parent() {
+        fs_err::create_dir_all(dir).map_err(|source| BackendError::Io {
+            context: "cannot create the download directory".into(),
+            source,
+        })?;
+    }
+    fs_err::write(dest, &bytes).map_err(|source| BackendError::Io {
+        context: "cannot save a downloaded package".into(),
+        source,
+    })?;
+    Ok(dest.to_path_buf())
+}
+
+/// The packages of an rpm-md repository at `base` (its primary metadata).
+fn index_url_repo(base: &str) -> Result<Vec<RepoPkg>, String> {
+    let base = base.trim_end_matches('/');
+    let repomd = http_get(&format!("{base}/repodata/repomd.xml"))?;
+    let repomd = String::from_utf8_lossy(&repomd);
+    let href = regex::Regex::new(r#"(?s)<data type="primary">.*?<location href="([^"]+)""#)
+        .expect("valid regex")
+        .captures(&repomd)
+        .map(|c| xml_unescape(&c[1]))
+        .ok_or("repomd.xml lists no primary metadata")?;
+    let raw = http_get(&format!("{base}/{href}"))?;
+    let xml = if href.ends_with(".gz") {
+        let mut out = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&raw[..]), &mut out)
+            .map_err(|e| format!("{href}: {e}"))?;
+        out
+    } else if href.ends_with(".zst") {
+        let bytes = zstd::decode_all(&raw[..]).map_err(|e| format!("{href}: {e}"))?;
+        String::from_utf8_lossy(&bytes).into_owned()
+    } else if href.ends_with(".xml") {
+        String::from_utf8_lossy(&raw).into_owned()
+    } else {
+        return Err(format!("{href}: unsupported compression (gz, zst or none)"));
+    };
+    Ok(parse_primary(&xml, base))
+}
+
+fn xml_unescape(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
+}
+
+/// Packages (for this host's arch or noarch) described by a primary.xml.
+fn parse_primary(xml: &str, base: &str) -> Vec<RepoPkg> {
+    use regex::Regex;
+    static RES: OnceLock<[Regex; 8]> = OnceLock::new();
+    let [
+        name_re,
+        arch_re,
+        ver_re,
+        loc_re,
+        sum_re,
+        entry_re,
+        attr_re,
+        file_re,
+    ] = RES.get_or_init(|| {
+        [
+            Regex::new(r"<name>([^<]*)</name>").unwrap(),
+            Regex::new(r"<arch>([^<]*)</arch>").unwrap(),
+            Regex::new(r"<version ([^>]*)/>").unwrap(),
+            Regex::new(r"<location ([^>]*)/>").unwrap(),
+            Regex::new(r#"<checksum type="sha256"[^>]*>([0-9a-fA-F]+)</checksum>"#).unwrap(),
+            Regex::new(r"<rpm:entry ([^>]*)/>").unwrap(),
+            Regex::new(r#"([\w:]+)="([^"]*)""#).unwrap(),
+            Regex::new(r#"<file(?: type="\w+")?>([^<]*)</file>"#).unwrap(),
+        ]
+    });
+    let attrs = |s: &str| -> BTreeMap<String, String> {
+        attr_re
+            .captures_iter(s)
+            .map(|c| (c[1].to_string(), xml_unescape(&c[2])))
+            .collect()
+    };
+    let evr_of = |a: &BTreeMap<String, String>, ver_key: &str| -> String {
+        let ver = a.get(ver_key).cloned().unwrap_or_default();
+        if ver.is_empty() {
+            return ver;
+        }
+        let mut s = String::new();
+        if let Some(e) = a.get("epoch").filter(|e| !e.is_empty() && *e != "0") {
+            s.push_str(e);
+            s.push(':');
+        }
+        s.push_str(&ver);
+        if let Some(r) = a.get("rel").filter(|r| !r.is_empty()) {
+            s.push('-');
+            s.push_str(r);
+        }
+        s
+    };
+    let section = |block: &str, tag: &str| -> Vec<BTreeMap<String, String>> {
+        let open = format!("<rpm:{tag}>");
+        let close = format!("</rpm:{tag}>");
+        match (block.find(&open), block.find(&close)) {
+            (Some(a), Some(b)) if a < b => entry_re
+                .captures_iter(&block[a..b])
+                .map(|c| attrs(&c[1]))
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    let mut out = Vec::new();
+    for block in xml.split("<package ").skip(1) {
+        let Some(name) = name_re.captures(block).map(|c| xml_unescape(&c[1])) else {
+            continue;
+        };
+        let arch = arch_re
+            .captures(block)
+            .map(|c| c[1].to_string())
+            .unwrap_or_default();
+        if arch != "noarch" && arch != super::host_arch() {
+            continue;
+        }
+        let version = ver_re
+            .captures(block)
+            .map(|c| attrs(&c[1]))
+            .unwrap_or_default();
+        let evr = evr_of(&version, "ver");
+        let Some(loc) = loc_re.captures(block).map(|c| attrs(&c[1])) else {
+            continue;
+        };
+        let Some(href) = loc.get("href") else {
+            continue;
+        };
+        let pkg_base = loc
+            .get("xml:base")
+            .map(|b| b.trim_end_matches('/').to_string())
+            .unwrap_or_else(|| base.to_string());
+        let url = format!("{pkg_base}/{href}");
+        let dep = |a: &BTreeMap<String, String>| -> Option<Req> {
+            let name = a.get("name")?.clone();
+            let op = match a.get("flags").map(String::as_str) {
+                Some("EQ") => Some(OpKey::Eq),
+                Some("LT") => Some(OpKey::Lt),
+                Some("LE") => Some(OpKey::Le),
+                Some("GT") => Some(OpKey::Gt),
+                Some("GE") => Some(OpKey::Ge),
+                _ => None,
+            };
+            let version = evr_of(a, "ver");
+            Some(Req {
+                name,
+                op: if version.is_empty() { None } else { op },
+                version,
+            })
+        };
+        let provides = section(block, "provides")
+            .iter()
+            .filter_map(dep)
+            .map(|r| (r.name, r.version))
+            .collect();
+        let requires = section(block, "requires")
+            .iter()
+            .filter_map(dep)
+            .filter(|r| !r.name.starts_with("rpmlib("))
+            .collect();
+        let files = file_re
+            .captures_iter(block)
+            .map(|c| xml_unescape(&c[1]))
+            .collect();
+        out.push(RepoPkg {
+            file_name: href.rsplit('/').next().unwrap_or(href).to_string(),
+            location: Location::Url(url, sum_re.captures(block).map(|c| c[1].to_string())),
+            name,
+            evr,
+            provides,
+            requires,
+            files,
+        });
+    }
+    out
 }
 
 fn with_by(req: &Req, by: &Option<String>) -> String {
@@ -643,6 +1130,8 @@ enum HostAnswer {
 /// What the host provides: its rpmdb when it has a real one, else evident checks.
 struct HostProvides {
     rules: BTreeMap<String, Vec<HostCheck>>,
+    /// Names mapped in the host config: checked even on hosts with an rpmdb.
+    configured: BTreeSet<String>,
     rpmdb: bool,
 }
 
@@ -665,6 +1154,7 @@ impl HostProvides {
         }
         HostProvides {
             rules,
+            configured: config.sandbox.provides.keys().cloned().collect(),
             rpmdb: host_has_rpmdb(),
         }
     }
@@ -702,6 +1192,11 @@ impl HostProvides {
     }
 
     fn evident(&self, req: &Req) -> HostAnswer {
+        // Where rpm knows what is installed, it alone speaks for the host (and the host
+        // config's explicit mappings).
+        if self.rpmdb && !self.configured.contains(&req.name) {
+            return HostAnswer::No;
+        }
         let checks: Vec<HostCheck> = if let Some(rules) = self.rules.get(&req.name) {
             rules.clone()
         } else {
@@ -912,6 +1407,41 @@ mod tests {
         assert!(host_has_lib("libc.so.6"));
         assert_eq!(Req::parse("foo >= 1.2").to_string(), "foo >= 1.2");
         assert_eq!(Req::parse("foo").to_string(), "foo");
+    }
+
+    #[test]
+    fn rich_dependencies() {
+        let leaf = |s: &str| Rich::Leaf(Req::parse(s));
+        assert_eq!(
+            parse_rich("(pkgconfig(foo) >= 1.2 or bar)").unwrap(),
+            Rich::Or(vec![leaf("pkgconfig(foo) >= 1.2"), leaf("bar")])
+        );
+        assert_eq!(
+            parse_rich("(a if (b and c) else d)").unwrap(),
+            Rich::If(
+                Box::new(leaf("a")),
+                Box::new(Rich::And(vec![leaf("b"), leaf("c")])),
+                Some(Box::new(leaf("d")))
+            )
+        );
+        assert!(parse_rich("(a and b or c)").is_err());
+        assert!(parse_rich("(a and b").is_err());
+
+        let mut sink = Vec::new();
+        let mut r = Resolver {
+            index: Vec::new(),
+            host: HostProvides::new(&HostConfig::default()),
+            chosen: Vec::new(),
+            queue: VecDeque::new(),
+            log: &mut sink,
+        };
+        let mut check = |s: &str| r.satisfy_rich(&parse_rich(s).unwrap());
+        assert!(check("(no-such-thing-x or make)"));
+        assert!(!check("(no-such-thing-x and make)"));
+        assert!(check("(no-such-thing-x if no-such-thing-y)"));
+        assert!(!check("(no-such-thing-x if make)"));
+        assert!(check("(no-such-thing-x unless make)"));
+        assert!(check("(make >= 1 with make < 999)"));
     }
 
     #[test]

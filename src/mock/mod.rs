@@ -15,6 +15,7 @@ use std::time::Duration;
 pub mod deps;
 pub mod evr;
 pub mod hostconfig;
+pub mod mockcfg;
 mod run;
 pub mod sandbox;
 mod summary;
@@ -182,9 +183,16 @@ pub fn which(name: &str) -> Option<PathBuf> {
         })
 }
 
-/// The host's RPM architecture name (`x86_64`, `aarch64`, …).
+/// The host's RPM architecture name (`x86_64`, `aarch64`, `ppc64le`, `i686`, …).
 pub fn host_arch() -> &'static str {
-    std::env::consts::ARCH
+    match std::env::consts::ARCH {
+        "x86" => "i686",
+        "arm" => "armv7hl",
+        "powerpc64" if cfg!(target_endian = "little") => "ppc64le",
+        "powerpc64" => "ppc64",
+        "powerpc" => "ppc",
+        other => other,
+    }
 }
 
 /// The backend of this kind, configured for this host. Fails with
@@ -192,9 +200,6 @@ pub fn host_arch() -> &'static str {
 pub fn backend(kind: BackendKind, config: &HostConfig) -> Result<Box<dyn Backend>, BackendError> {
     match kind {
         BackendKind::Sandbox => Ok(Box::new(Sandbox::new(config.clone())?)),
-        BackendKind::Mock => Err(BackendError::MissingTool {
-            backend: "mock",
-            tool: "mock",
-        }),
+        BackendKind::Mock => Ok(Box::new(mockcfg::Mock::new()?)),
     }
 }

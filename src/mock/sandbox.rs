@@ -1,18 +1,21 @@
 //! The `sandbox` backend: the host's rpmbuild inside bubblewrap.
 //!
 //! Isolation (see [`bwrap_args`]): the host filesystem is mounted read-only; only the build's
-//! workdir is writable; /tmp, /var/tmp and /run are fresh tmpfs; /root, /home, /etc/ssh and the
-//! shadow files are hidden; new user, PID, IPC, UTS, cgroup and (unless `enable_net`) network
-//! namespaces; the build runs as uid/gid 1000 with no capabilities, even when started as root;
-//! bwrap dies with its parent. Timeout and cancel kill the process group, which takes the whole
-//! PID namespace down. The memory limit is `RLIMIT_AS` on every build process (inherited by all
-//! children): it needs no cgroup delegation, so it works the same for root and unprivileged
-//! users, in containers and on CI; it limits each process's address space rather than the sum.
+//! workdir is writable; /tmp, /var/tmp and /run are fresh tmpfs; homes, host keys, the shadow
+//! files, logs and service data are hidden ([`HIDDEN_DIRS`]); new user, PID, IPC, UTS, cgroup
+//! and (unless `enable_net`) network namespaces; the build runs as uid/gid 1000 with no
+//! capabilities, even when started as root; bwrap dies with its parent. Timeout and cancel kill
+//! the process group, which takes the whole PID namespace down. The memory limit is `RLIMIT_AS`
+//! on every build process (inherited by all children): it needs no cgroup delegation, so it
+//! works the same for root and unprivileged users, in containers and on CI; it limits each
+//! process's address space rather than the sum.
 //!
 //! Packages from the request's repositories that satisfy BuildRequires are unpacked into
 //! `<workdir>/buildroot` and mounted as overlayfs lower layers over the host's top-level
 //! directories (`/usr`, `/etc`, `/opt`) by `unshare --user --map-root-user --mount` + `mount -t
-//! overlay` before bwrap starts (bwrap 0.8 has no overlay option); see [`super::deps`].
+//! overlay` before bwrap starts (bwrap 0.8 has no overlay option); see [`super::deps`]. A spec
+//! with `%generate_buildrequires` has it run by `rpmbuild -rr` over that overlay, and what it
+//! asks for resolved the same way, until it asks for nothing new.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -168,6 +171,10 @@ impl Layout {
             buildroot: workdir.join("buildroot"),
             workdir,
         };
+        let downloads = l.workdir.join("downloads");
+        if downloads.exists() {
+            fs_err::remove_dir_all(&downloads).map_err(io_err("cannot clean the workdir"))?;
+        }
         for d in [&l.topdir, &l.home, &l.input, &l.buildroot] {
             if d.exists() {
                 fs_err::remove_dir_all(d).map_err(io_err("cannot clean the workdir"))?;
@@ -202,9 +209,6 @@ fn build(config: &HostConfig, req: BuildRequest<'_>) -> Result<BuildOutput, Back
     } = req;
     let layout = Layout::new(workdir)?;
     let memory_limit = memory_limit.or(config.sandbox.memory_limit.map(|b| b.0));
-    let mut ro_binds: Vec<PathBuf> = Vec::new();
-    let mut rpmbuild: Vec<String> = vec!["rpmbuild".into()];
-
     writeln_log(
         log,
         &format!(
@@ -216,30 +220,47 @@ fn build(config: &HostConfig, req: BuildRequest<'_>) -> Result<BuildOutput, Back
             timeout.as_secs()
         ),
     );
+    let mut sb = Sandboxed {
+        layout: &layout,
+        ro_binds: Vec::new(),
+        enable_net,
+        limits: Limits {
+            timeout,
+            cancel: &cancel,
+            memory_limit,
+        },
+    };
+    let common = |topdir: &Path| {
+        let mut args = Vec::new();
+        push_common_args(
+            &mut args,
+            topdir,
+            &layout,
+            chroot,
+            macros,
+            with_opts,
+            without_opts,
+        );
+        args
+    };
 
     let mut resolution = Resolution::default();
+    let mut rpmbuild: Vec<String> = vec!["rpmbuild".into()];
     match &kind {
         BuildKind::Srpm { spec, sources } => {
             let spec = fs_err::canonicalize(spec).map_err(io_err("cannot find the spec"))?;
             let sources =
                 fs_err::canonicalize(sources).map_err(io_err("cannot find the sources"))?;
             if let Some(dir) = spec.parent() {
-                ro_binds.push(dir.to_path_buf());
+                sb.ro_binds.push(dir.to_path_buf());
             }
-            ro_binds.push(sources.clone());
+            sb.ro_binds.push(sources.clone());
             rpmbuild.extend([
                 "-bs".into(),
                 "--define".into(),
                 format!("_sourcedir {}", sources.display()),
             ]);
-            push_common_args(
-                &mut rpmbuild,
-                &layout,
-                chroot,
-                macros,
-                with_opts,
-                without_opts,
-            );
+            rpmbuild.extend(common(&layout.topdir));
             rpmbuild.push(spec.display().to_string());
         }
         BuildKind::Rebuild { srpm } => {
@@ -249,14 +270,62 @@ fn build(config: &HostConfig, req: BuildRequest<'_>) -> Result<BuildOutput, Back
                 .unwrap_or_else(|| "input.src.rpm".into());
             let copy = layout.input.join(&name);
             fs_err::copy(srpm, &copy).map_err(io_err("cannot copy the SRPM into the workdir"))?;
-            resolution = deps::resolve_for_srpm(
-                &copy,
-                repos,
-                buildroot_pkgs,
-                config,
-                &layout.buildroot,
-                log,
-            )?;
+            let mut reqs = deps::srpm_requires(&copy)?;
+            reqs.extend(buildroot_pkgs.iter().map(|s| deps::Req::parse(s)));
+            let static_reqs = reqs.clone();
+            resolution = deps::resolve(&reqs, repos, config, &layout.buildroot, log)?;
+            if deps::uses_dynamic_buildrequires(&copy) {
+                // %generate_buildrequires: run it (rpmbuild -rr) with what is resolved so far,
+                // add what it asks for, and repeat until nothing new appears.
+                let br_top = layout.workdir.join("rpmbuild-br");
+                for round in 1..=MAX_GENERATE_ROUNDS {
+                    if !resolution.missing.is_empty() {
+                        break;
+                    }
+                    if br_top.exists() {
+                        fs_err::remove_dir_all(&br_top)
+                            .map_err(io_err("cannot clean the workdir"))?;
+                    }
+                    let mut argv: Vec<String> =
+                        vec!["rpmbuild".into(), "-rr".into(), "--nodeps".into()];
+                    argv.extend(common(&br_top));
+                    argv.push(copy.display().to_string());
+                    writeln_log(
+                        log,
+                        &format!("sandbox: generating BuildRequires (round {round})"),
+                    );
+                    let mut capture = String::new();
+                    let outcome = sb.run(&resolution, &argv, log, &mut capture)?;
+                    // rpmbuild -rr exits 11 when it generated requirements.
+                    check_outcome(outcome, &[0, 11], &capture, &resolution, &sb.limits, log)?;
+                    let nosrc = collect(&br_top.join("SRPMS"), |n| {
+                        n.ends_with(".buildreqs.nosrc.rpm")
+                    })?;
+                    let Some(nosrc) = nosrc.first() else {
+                        return Err(BackendError::BuildFailed {
+                            summary: "rpmbuild -rr wrote no buildreqs.nosrc.rpm".into(),
+                        });
+                    };
+                    let mut next = static_reqs.clone();
+                    for r in deps::srpm_requires(nosrc)? {
+                        if !next.contains(&r) {
+                            next.push(r);
+                        }
+                    }
+                    if next == reqs {
+                        break;
+                    }
+                    reqs = next;
+                    resolution = deps::resolve(&reqs, repos, config, &layout.buildroot, log)?;
+                    if round == MAX_GENERATE_ROUNDS {
+                        writeln_log(
+                            log,
+                            "warning: %generate_buildrequires still asked for more after \
+                             several rounds; building with what is resolved",
+                        );
+                    }
+                }
+            }
             if !resolution.missing.is_empty() {
                 let nevra = deps::srpm_nevra(&copy);
                 writeln_log(log, "error: Failed build dependencies:");
@@ -275,91 +344,14 @@ fn build(config: &HostConfig, req: BuildRequest<'_>) -> Result<BuildOutput, Back
             }
             // Dependencies were resolved above; the host rpmdb knows nothing of the overlay.
             rpmbuild.extend(["--rebuild".into(), "--nodeps".into()]);
-            push_common_args(
-                &mut rpmbuild,
-                &layout,
-                chroot,
-                macros,
-                with_opts,
-                without_opts,
-            );
+            rpmbuild.extend(common(&layout.topdir));
             rpmbuild.push(copy.display().to_string());
         }
     }
 
-    let mut env: BTreeMap<String, String> = BTreeMap::new();
-    env.insert("PATH".into(), SANDBOX_PATH.into());
-    env.insert("HOME".into(), layout.home.display().to_string());
-    env.insert("LANG".into(), "C.UTF-8".into());
-    env.insert("TMPDIR".into(), "/tmp".into());
-    env.insert("USER".into(), "builder".into());
-    env.insert("LOGNAME".into(), "builder".into());
-    for (k, v) in &resolution.env {
-        env.insert(k.clone(), v.clone());
-    }
-
-    let bwrap = bwrap_args(&layout.workdir, &ro_binds, enable_net, &env);
-    let mut cmd;
-    if resolution.overlays.is_empty() {
-        cmd = Command::new("bwrap");
-    } else {
-        // Mount the unpacked packages over the host's directories in a private mount namespace,
-        // then start bwrap there; its `--ro-bind / /` takes the overlays along.
-        cmd = Command::new("unshare");
-        cmd.args([
-            "--user",
-            "--map-root-user",
-            "--mount",
-            "--propagation",
-            "private",
-            "sh",
-            "-c",
-            r#"while [ "$1" != -- ]; do mount -t overlay overlay -o "lowerdir=$1:$2" "$2" || exit 125; shift 2; done; shift; exec "$@""#,
-            "sh",
-        ]);
-        for (lower, target) in &resolution.overlays {
-            cmd.arg(lower).arg(target);
-        }
-        cmd.args(["--", "bwrap"]);
-    }
-    cmd.args(&bwrap).arg("--").args(&rpmbuild);
-    writeln_log(log, &format!("sandbox: {}", rpmbuild.join(" ")));
-
-    let limits = Limits {
-        timeout,
-        cancel: &cancel,
-        memory_limit,
-    };
     let mut capture = String::new();
-    let outcome = run::run_logged(cmd, &limits, log, &mut capture)?;
-    match outcome {
-        Outcome::TimedOut => {
-            writeln_log(
-                log,
-                &format!("sandbox: timed out after {}s; killed", timeout.as_secs()),
-            );
-            return Err(BackendError::Timeout(timeout));
-        }
-        Outcome::Canceled => {
-            writeln_log(log, "sandbox: canceled; killed");
-            return Err(BackendError::Canceled);
-        }
-        Outcome::Exited(status) if !status.success() => {
-            let mut summary = super::failure_summary(&capture);
-            if status.code() == Some(125) && !resolution.overlays.is_empty() {
-                summary = format!(
-                    "cannot mount the buildroot overlay (overlayfs in a user namespace needs \
-                     Linux 5.11 or newer)\n{summary}"
-                );
-            }
-            if summary.is_empty() {
-                summary = format!("rpmbuild exited with {status}");
-            }
-            writeln_log(log, &format!("sandbox: build failed ({status})"));
-            return Err(BackendError::BuildFailed { summary });
-        }
-        Outcome::Exited(_) => {}
-    }
+    let outcome = sb.run(&resolution, &rpmbuild, log, &mut capture)?;
+    check_outcome(outcome, &[0], &capture, &resolution, &sb.limits, log)?;
 
     let found = match &kind {
         BuildKind::Srpm { .. } => {
@@ -386,8 +378,126 @@ fn build(config: &HostConfig, req: BuildRequest<'_>) -> Result<BuildOutput, Back
     Ok(BuildOutput { packages })
 }
 
+/// How many times `%generate_buildrequires` may ask for more before the build goes ahead.
+const MAX_GENERATE_ROUNDS: usize = 5;
+
+/// What every command of one build shares: its workdir, read-only inputs, network and limits.
+struct Sandboxed<'a> {
+    layout: &'a Layout,
+    ro_binds: Vec<PathBuf>,
+    enable_net: bool,
+    limits: Limits<'a>,
+}
+
+impl Sandboxed<'_> {
+    /// Run `argv` inside the sandbox, over the buildroot overlay of `resolution`.
+    fn run(
+        &self,
+        resolution: &Resolution,
+        argv: &[String],
+        log: &mut (dyn Write + Send),
+        capture: &mut String,
+    ) -> Result<Outcome, BackendError> {
+        let mut env: BTreeMap<String, String> = BTreeMap::new();
+        env.insert("PATH".into(), SANDBOX_PATH.into());
+        env.insert("HOME".into(), self.layout.home.display().to_string());
+        env.insert("LANG".into(), "C.UTF-8".into());
+        env.insert("TMPDIR".into(), "/tmp".into());
+        env.insert("USER".into(), "builder".into());
+        env.insert("LOGNAME".into(), "builder".into());
+        for (k, v) in &resolution.env {
+            env.insert(k.clone(), v.clone());
+        }
+        if !resolution.installed.is_empty() {
+            writeln_log(
+                log,
+                &format!(
+                    "sandbox: buildroot overlay over {} with {}",
+                    resolution
+                        .overlays
+                        .iter()
+                        .map(|(_, t)| t.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    resolution.installed.join(", ")
+                ),
+            );
+        }
+        let bwrap = bwrap_args(&self.layout.workdir, &self.ro_binds, self.enable_net, &env);
+        let mut cmd;
+        if resolution.overlays.is_empty() {
+            cmd = Command::new("bwrap");
+        } else {
+            // Mount the unpacked packages over the host's directories in a private mount
+            // namespace, then start bwrap there; its `--ro-bind / /` takes the overlays along.
+            cmd = Command::new("unshare");
+            cmd.args([
+                "--user",
+                "--map-root-user",
+                "--mount",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                r#"while [ "$1" != -- ]; do mount -t overlay overlay -o "lowerdir=$1:$2" "$2" || exit 125; shift 2; done; shift; exec "$@""#,
+                "sh",
+            ]);
+            for (lower, target) in &resolution.overlays {
+                cmd.arg(lower).arg(target);
+            }
+            cmd.args(["--", "bwrap"]);
+        }
+        cmd.args(&bwrap).arg("--").args(argv);
+        writeln_log(log, &format!("sandbox: {}", argv.join(" ")));
+        run::run_logged(cmd, &self.limits, log, capture)
+    }
+}
+
+/// Turn a run's outcome into the build's error unless it exited with one of `ok_codes`.
+fn check_outcome(
+    outcome: Outcome,
+    ok_codes: &[i32],
+    capture: &str,
+    resolution: &Resolution,
+    limits: &Limits<'_>,
+    log: &mut (dyn Write + Send),
+) -> Result<(), BackendError> {
+    match outcome {
+        Outcome::TimedOut => {
+            writeln_log(
+                log,
+                &format!(
+                    "sandbox: timed out after {}s; killed",
+                    limits.timeout.as_secs()
+                ),
+            );
+            Err(BackendError::Timeout(limits.timeout))
+        }
+        Outcome::Canceled => {
+            writeln_log(log, "sandbox: canceled; killed");
+            Err(BackendError::Canceled)
+        }
+        Outcome::Exited(status) if status.code().is_some_and(|c| ok_codes.contains(&c)) => Ok(()),
+        Outcome::Exited(status) => {
+            let mut summary = super::failure_summary(capture);
+            if status.code() == Some(125) && !resolution.overlays.is_empty() {
+                summary = format!(
+                    "cannot mount the buildroot overlay (overlayfs in a user namespace needs \
+                     Linux 5.11 or newer)\n{summary}"
+                );
+            }
+            if summary.is_empty() {
+                summary = format!("rpmbuild exited with {status}");
+            }
+            writeln_log(log, &format!("sandbox: build failed ({status})"));
+            Err(BackendError::BuildFailed { summary })
+        }
+    }
+}
+
 fn push_common_args(
     args: &mut Vec<String>,
+    topdir: &Path,
     layout: &Layout,
     chroot: &str,
     macros: &BTreeMap<String, String>,
@@ -398,7 +508,7 @@ fn push_common_args(
         args.push("--define".into());
         args.push(format!("{k} {v}"));
     };
-    define("_topdir", &layout.topdir.display().to_string());
+    define("_topdir", &topdir.display().to_string());
     define("_tmppath", "/var/tmp");
     // Debian's rpm keeps its database in ~/.rpmdb; pin it inside the sandbox's HOME.
     define("_dbpath", &layout.home.join(".rpmdb").display().to_string());
@@ -420,6 +530,25 @@ fn push_common_args(
     }
 }
 
+/// Host directories replaced by an empty tmpfs inside the sandbox (the workdir and inputs are
+/// bound back in when they live below one of them).
+pub const HIDDEN_DIRS: &[&str] = &[
+    "/root",
+    "/home",
+    "/etc/ssh",
+    "/etc/ssl/private",
+    "/var/backups",
+    "/var/log",
+    "/var/spool",
+    "/var/mail",
+    "/var/lib/postgresql",
+    "/var/lib/mysql",
+    "/var/lib/docker",
+    "/var/lib/containers",
+    "/var/lib/libvirt",
+    "/var/lib/sss",
+];
+
 /// The bwrap options for a build whose writable tree is `workdir`.
 pub fn bwrap_args(
     workdir: &Path,
@@ -431,11 +560,19 @@ pub fn bwrap_args(
     let mut push = |items: &[&str]| a.extend(items.iter().map(|s| s.to_string()));
     push(&["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]);
     push(&["--tmpfs", "/tmp", "--tmpfs", "/var/tmp", "--tmpfs", "/run"]);
-    // Hide what a build has no business reading (homes, host keys, password hashes); files
-    // the caller owns stay readable otherwise, since the sandbox uid maps to the caller's.
-    for dir in ["/root", "/home", "/etc/ssh"] {
-        if Path::new(dir).is_dir() {
-            push(&["--tmpfs", dir]);
+    // Hide what a build has no business reading (homes, keys, password hashes, service data
+    // and logs); files the caller owns stay readable otherwise, since the sandbox uid maps to
+    // the caller's.
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .filter(|h| h.is_absolute() && h.parent().is_some() && h.is_dir());
+    let mut hidden: Vec<PathBuf> = HIDDEN_DIRS.iter().map(PathBuf::from).collect();
+    hidden.extend(home);
+    for dir in &hidden {
+        // Real directories only: bwrap would follow a symlink to wherever it points.
+        if std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir()) {
+            let d = dir.display().to_string();
+            push(&["--tmpfs", &d]);
         }
     }
     for file in [
@@ -480,11 +617,29 @@ pub fn bwrap_args(
         "--new-session",
         "--clearenv",
     ]);
+    if bwrap_supports("--disable-userns") {
+        // No nested user namespaces: the build cannot regain capabilities in one.
+        push(&["--disable-userns"]);
+    }
     for (k, v) in env {
         push(&["--setenv", k, v]);
     }
     push(&["--chdir", &w]);
     a
+}
+
+/// Whether the installed bwrap knows `option` (bubblewrap 0.8 added `--disable-userns`).
+fn bwrap_supports(option: &str) -> bool {
+    static HELP: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HELP.get_or_init(|| {
+        Command::new("bwrap")
+            .arg("--help")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    })
+    .split_whitespace()
+    .any(|w| w == option)
 }
 
 /// Files under `dir` (recursively) whose names pass `keep`.

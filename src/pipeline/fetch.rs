@@ -8,8 +8,9 @@ use std::time::Duration;
 
 /// Give up connecting after this long.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
-/// Give up when a whole download (connect to last byte) takes longer than this.
-const TOTAL_TIMEOUT: Duration = Duration::from_secs(600);
+/// Longest a whole download (connect to last byte) may take; the job's own timeout is used
+/// when it is shorter.
+pub const MAX_DOWNLOAD_TIME: Duration = Duration::from_secs(600);
 
 /// Why a download failed.
 #[derive(Debug, thiserror::Error)]
@@ -54,16 +55,18 @@ pub fn url_file_name(url: &str) -> Option<String> {
     (!name.is_empty()).then_some(name)
 }
 
-fn client() -> Result<reqwest::blocking::Client, reqwest::Error> {
+fn client(timeout: Duration) -> Result<reqwest::blocking::Client, reqwest::Error> {
     reqwest::blocking::Client::builder()
-        .connect_timeout(CONNECT_TIMEOUT)
-        .timeout(TOTAL_TIMEOUT)
+        .connect_timeout(CONNECT_TIMEOUT.min(timeout))
+        .timeout(timeout)
         .user_agent(concat!("copr/", env!("CARGO_PKG_VERSION")))
         .build()
 }
 
-/// Download `url` into `dest`, replacing it. Returns the number of bytes written.
-pub fn download(url: &str, dest: &Path) -> Result<u64, FetchError> {
+/// Download `url` into `dest`, replacing it, giving up after `timeout` (at most
+/// [`MAX_DOWNLOAD_TIME`]). Returns the number of bytes written.
+pub fn download(url: &str, dest: &Path, timeout: Duration) -> Result<u64, FetchError> {
+    let timeout = timeout.min(MAX_DOWNLOAD_TIME);
     let clean = url.split_once('#').map_or(url, |(u, _)| u);
     if !(clean.starts_with("http://") || clean.starts_with("https://")) {
         return Err(FetchError::NotHttp(url.to_string()));
@@ -81,7 +84,11 @@ pub fn download(url: &str, dest: &Path) -> Result<u64, FetchError> {
             }
         }
     };
-    let mut resp = client().map_err(wrap)?.get(clean).send().map_err(wrap)?;
+    let mut resp = client(timeout)
+        .map_err(wrap)?
+        .get(clean)
+        .send()
+        .map_err(wrap)?;
     if !resp.status().is_success() {
         return Err(FetchError::Status {
             url: clean.to_string(),

@@ -64,6 +64,21 @@ pub enum IsolateError {
     Canceled { program: String },
 }
 
+impl IsolateError {
+    /// Name the command as the user knows it (e.g. the original script path rather than its
+    /// copy in the work directory).
+    pub fn with_program(self, name: &str) -> IsolateError {
+        let program = name.to_string();
+        match self {
+            IsolateError::Spawn { source, .. } => IsolateError::Spawn { program, source },
+            IsolateError::Failed { status, .. } => IsolateError::Failed { program, status },
+            IsolateError::Timeout { timeout, .. } => IsolateError::Timeout { program, timeout },
+            IsolateError::Canceled { .. } => IsolateError::Canceled { program },
+            other => other,
+        }
+    }
+}
+
 /// What a finished command printed on stdout (stderr went to the log).
 pub struct Captured {
     pub stdout: Vec<u8>,

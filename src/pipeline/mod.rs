@@ -112,7 +112,7 @@ impl PipelineError {
                 "add a .copr/Makefile with an `srpm` target, or use --method rpmbuild".into()
             }
             PipelineError::Chroot(_) => format!(
-                "list chroots with --chroot; the sandbox backend builds for host-{}",
+                "build for this host with --chroot host-{}",
                 host_arch()
             ),
             PipelineError::BuildIdTaken { .. } => {
@@ -149,6 +149,7 @@ pub enum State {
     Succeeded,
     Failed,
     Skipped,
+    Canceled,
 }
 
 impl State {
@@ -157,6 +158,7 @@ impl State {
             State::Succeeded => "succeeded",
             State::Failed => "failed",
             State::Skipped => "skipped",
+            State::Canceled => "canceled",
         }
     }
 }
@@ -310,15 +312,23 @@ struct WorkDir {
 impl WorkDir {
     fn create(resultdir: &Path) -> Result<WorkDir, PipelineError> {
         let parent = resultdir.join(WORK);
-        fs_err::create_dir_all(&parent).map_err(PipelineError::from_io)?;
-        let dir = tempfile::Builder::new()
-            .prefix("job-")
-            .tempdir_in(&parent)
-            .map_err(|source| PipelineError::Io {
-                path: parent.clone(),
-                source,
-            })?;
-        Ok(WorkDir { path: dir.keep() })
+        // A concurrent build may remove the empty `.work` between our two steps; retry then.
+        let mut attempt = 0;
+        loop {
+            fs_err::create_dir_all(&parent).map_err(PipelineError::from_io)?;
+            match tempfile::Builder::new().prefix("job-").tempdir_in(&parent) {
+                Ok(dir) => return Ok(WorkDir { path: dir.keep() }),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && attempt < 5 => {
+                    attempt += 1;
+                }
+                Err(source) => {
+                    return Err(PipelineError::Io {
+                        path: parent.clone(),
+                        source,
+                    });
+                }
+            }
+        }
     }
 }
 
@@ -457,6 +467,22 @@ fn srpm_chroot(job: &JobSpec, backend: &dyn Backend) -> String {
         .unwrap_or_else(|| format!("host-{}", host_arch()))
 }
 
+/// The macros Copr defines for builds of a project: `%copr_username`, `%copr_projectname` and
+/// `%buildtag` (`.copr<build id>`); the job's own macros win.
+fn with_copr_macros(job: &JobSpec, build_id: u64) -> JobSpec {
+    let mut job = job.clone();
+    if let Some(p) = &job.project {
+        let mut macros = std::collections::BTreeMap::from([
+            ("copr_username".to_string(), p.owner.clone()),
+            ("copr_projectname".to_string(), p.name.clone()),
+            ("buildtag".to_string(), format!(".copr{build_id}")),
+        ]);
+        macros.append(&mut job.macros);
+        job.macros = macros;
+    }
+    job
+}
+
 fn run_srpm_stage(
     job: &JobSpec,
     backend: &dyn Backend,
@@ -468,6 +494,7 @@ fn run_srpm_stage(
         Some(id) => (id, resultdir::claim_build_id(&opts.resultdir, id)?),
         None => resultdir::allocate_build_id(&opts.resultdir)?,
     };
+    let job = &with_copr_macros(job, build_id);
     let log_path = dir.join(LIVE_LOG);
     emit(
         opts,
@@ -529,6 +556,10 @@ fn run_srpm_stage(
             }
         }
     })();
+    if let Err(msg) = &outcome {
+        // The log is all a remote user sees: end it with the reason, like rpmbuild does.
+        let _ = writeln!(log, "\nerror: the SRPM build failed: {msg}");
+    }
     drop(log);
     let mut report = SrpmReport {
         state: State::Failed,
@@ -537,6 +568,9 @@ fn run_srpm_stage(
         srpm: None,
         error: None,
     };
+    if outcome.is_err() && opts.cancel.is_canceled() {
+        report.state = State::Canceled;
+    }
     let header = match outcome {
         Ok(path) => match srpm_facts(&path) {
             Ok(facts) => Some(facts),
@@ -622,6 +656,21 @@ pub fn preflight(job: &JobSpec, backend: &dyn Backend) -> Result<(), PipelineErr
     Ok(())
 }
 
+/// A build's state from its parts, as Copr derives it: canceled if anything was canceled, else
+/// failed if the SRPM or any chroot failed, else succeeded (skipped chroots do not fail it).
+fn overall_state(report: &BuildReport) -> State {
+    let states = std::iter::once(report.srpm.state).chain(report.chroots.iter().map(|c| c.state));
+    let mut out = State::Succeeded;
+    for s in states {
+        match s {
+            State::Canceled => return State::Canceled,
+            State::Failed => out = State::Failed,
+            _ => {}
+        }
+    }
+    out
+}
+
 /// Run a job end to end: source, SRPM, one binary build per chroot, results.
 pub fn build(
     job: &JobSpec,
@@ -671,6 +720,7 @@ pub fn build(
         },
     );
     let stage = run_srpm_stage(job, backend, &opts, &work, fetched)?;
+    let job = &with_copr_macros(job, stage.build_id);
     let mut report = BuildReport {
         build_id: stage.build_id,
         package: stage.header.as_ref().map(|h| h.nevra.name.clone()),
@@ -680,12 +730,20 @@ pub fn build(
         chroots: Vec::new(),
     };
     let Some(facts) = stage.header else {
-        report.state = State::Failed;
+        let state = if opts.cancel.is_canceled() {
+            State::Canceled
+        } else {
+            State::Failed
+        };
+        report.state = state;
         for chroot in &job.chroots {
             report.chroots.push(ChrootReport {
                 chroot: chroot.clone(),
-                state: State::Failed,
-                reason: Some("the SRPM build failed".into()),
+                state,
+                reason: Some(match state {
+                    State::Canceled => "the build was canceled".into(),
+                    _ => "the SRPM build failed".into(),
+                }),
                 dir: None,
                 log: None,
                 packages: Vec::new(),
@@ -694,12 +752,21 @@ pub fn build(
         return Ok(report);
     };
     for chroot in &job.chroots {
-        let r = build_chroot(job, backend, &opts, &work, &facts, stage.build_id, chroot)?;
-        if r.state == State::Failed {
-            report.state = State::Failed;
+        if opts.cancel.is_canceled() {
+            report.chroots.push(ChrootReport {
+                chroot: chroot.clone(),
+                state: State::Canceled,
+                reason: Some("the build was canceled".into()),
+                dir: None,
+                log: None,
+                packages: Vec::new(),
+            });
+            continue;
         }
+        let r = build_chroot(job, backend, &opts, &work, &facts, stage.build_id, chroot)?;
         report.chroots.push(r);
     }
+    report.state = overall_state(&report);
     Ok(report)
 }
 
@@ -744,6 +811,10 @@ fn build_chroot(
     let mut log = LogSink::create(&log_path, opts.reporter.clone(), chroot)?;
     let bwork = work.path.join(format!("rpm-{chroot}"));
     fs_err::create_dir_all(&bwork).map_err(PipelineError::from_io)?;
+    // Packages land in the scratch space first and are renamed into the build directory only
+    // when complete: the chroot directory is a repository other builds read concurrently.
+    let staged = work.path.join(format!("out-{chroot}"));
+    fs_err::create_dir_all(&staged).map_err(PipelineError::from_io)?;
     let repos = job_repos(job, &opts.resultdir, chroot);
     let req = base_request(
         job,
@@ -752,7 +823,7 @@ fn build_chroot(
         },
         chroot,
         &bwork,
-        &dir,
+        &staged,
         &repos,
         &mut log,
         opts.cancel.clone(),
@@ -760,6 +831,14 @@ fn build_chroot(
     let result = backend.build(req);
     drop(log);
     resultdir::remove_quietly(&bwork);
+    if result.is_ok() {
+        for entry in fs_err::read_dir(&staged).map_err(PipelineError::from_io)? {
+            let entry = entry.map_err(PipelineError::from_io)?;
+            fs_err::rename(entry.path(), dir.join(entry.file_name()))
+                .map_err(PipelineError::from_io)?;
+        }
+    }
+    resultdir::remove_quietly(&staged);
     let mut report = ChrootReport {
         chroot: chroot.to_string(),
         state: State::Failed,
@@ -787,6 +866,9 @@ fn build_chroot(
             report.packages = packages;
         }
         Err(e) => {
+            if matches!(e, BackendError::Canceled) || opts.cancel.is_canceled() {
+                report.state = State::Canceled;
+            }
             let text = std::fs::read_to_string(&log_path).unwrap_or_default();
             report.reason = Some(backend_failure(&e, &text));
         }
@@ -899,4 +981,31 @@ pub fn make_srpm(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arch_skips_follow_copr() {
+        let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(arch_skip_reason("x86_64", &[], &[]), None);
+        assert_eq!(
+            arch_skip_reason("x86_64", &v(&["x86_64", "aarch64"]), &[]),
+            None
+        );
+        assert!(
+            arch_skip_reason("x86_64", &v(&["s390x"]), &[])
+                .unwrap()
+                .contains("ExclusiveArch (s390x)")
+        );
+        assert!(
+            arch_skip_reason("x86_64", &[], &v(&["i686", "x86_64"]))
+                .unwrap()
+                .contains("ExcludeArch")
+        );
+        assert_eq!(chroot_arch("fedora-40-x86_64"), "x86_64");
+        assert_eq!(chroot_arch("host-aarch64"), "aarch64");
+    }
 }

@@ -208,7 +208,7 @@ pub fn fetch(job: &JobSpec, workdir: &Path, resultdir: &Path) -> Result<Fetched,
             fs_err::create_dir_all(&dir).map_err(PipelineError::from_io)?;
             let name = url_file_name(url).unwrap_or_else(|| "download".to_string());
             let dest = dir.join(&name);
-            fetch::download(url, &dest)?;
+            fetch::download(url, &dest, Duration::from_secs(job.timeout))?;
             if is_rpm(&dest) {
                 read_header(&dest)?;
                 return Ok(Fetched::Srpm(dest));
@@ -477,7 +477,8 @@ impl MethodCtx<'_> {
         }
         let cmd = vec![os(&copy)];
         self.log_cmd(log, &cmd);
-        iso.run(&cmd, log)?;
+        iso.run(&cmd, log)
+            .map_err(|e| e.with_program(&script.to_string_lossy()))?;
         let srpms = list_with_suffix(&resultdir, ".src.rpm")?;
         if srpms.len() == 1 {
             return Ok(SrpmInput::Srpm(srpms.into_iter().next().expect("one")));
@@ -516,6 +517,10 @@ impl MethodCtx<'_> {
         sources: &Path,
         log: &mut dyn Write,
     ) -> Result<PathBuf, MethodError> {
+        let raw = fs_err::read_to_string(spec).map_err(PipelineError::from_io)?;
+        if !may_have_remote_sources(&raw) {
+            return Ok(sources.to_path_buf());
+        }
         let mut cmd = argv(["rpmspec", "-P"]);
         for (k, v) in rpm_defines(self.job, sources) {
             cmd.push("--define".into());
@@ -548,7 +553,11 @@ impl MethodCtx<'_> {
         }
         for (url, name) in missing {
             let _ = writeln!(log, "Downloading {url} -> {name}");
-            fetch::download(&url, &staging.join(&name))?;
+            fetch::download(
+                &url,
+                &staging.join(&name),
+                Duration::from_secs(self.job.timeout),
+            )?;
         }
         Ok(staging)
     }
@@ -570,6 +579,19 @@ pub fn rpm_defines(job: &JobSpec, sourcedir: &Path) -> Vec<(String, String)> {
         out.push((format!("_without_{w}"), format!("--without-{w}")));
     }
     out
+}
+
+/// Whether a raw (unexpanded) spec may name remote sources: a `SourceN:`/`PatchN:` value with a
+/// URL or a macro, or constructs that can generate tags (`%include`, lua). When it cannot, the
+/// spec need not be parsed with `rpmspec -P` at all.
+pub fn may_have_remote_sources(raw_spec: &str) -> bool {
+    let re = regex::Regex::new(r"(?i)^\s*(source|patch)\d*\s*:\s*(.*)$").expect("valid regex");
+    raw_spec.contains("%include")
+        || raw_spec.contains("%{lua")
+        || raw_spec.lines().filter_map(|l| re.captures(l)).any(|c| {
+            let v = c.get(2).map_or("", |m| m.as_str());
+            v.contains("://") || v.contains('%')
+        })
 }
 
 /// `(url, file name)` of every `SourceN:`/`PatchN:` with a remote URL in a parsed spec.
@@ -606,6 +628,16 @@ pub fn find_recursive(dir: &Path, suffix: &str) -> Vec<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn remote_sources_prescan() {
+        assert!(!may_have_remote_sources(
+            "Source0: hello.c\nPatch1: fix.patch\n"
+        ));
+        assert!(may_have_remote_sources("Source0: https://e.org/x.tar.gz\n"));
+        assert!(may_have_remote_sources("Source0: %{url}/x.tar.gz\n"));
+        assert!(may_have_remote_sources("%include common.inc\nSource0: x\n"));
+    }
 
     #[test]
     fn source_urls_from_parsed_spec() {

@@ -176,3 +176,44 @@ pub fn processes_with(needle: &str) -> Vec<String> {
     }
     found
 }
+
+/// Serve the files under `dir` over HTTP on a loopback port chosen now; returns the base URL.
+/// The server thread lives until the test process ends.
+pub fn serve_dir(dir: &Path) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let dir = dir.to_path_buf();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request = String::new();
+            if reader.read_line(&mut request).is_err() {
+                continue;
+            }
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
+                    break;
+                }
+            }
+            let path = request.split_whitespace().nth(1).unwrap_or("/").to_string();
+            let file = dir.join(path.trim_start_matches('/'));
+            let mut stream = stream;
+            let ok = !path.contains("..") && file.is_file();
+            let body = if ok {
+                std::fs::read(&file).unwrap()
+            } else {
+                b"not found".to_vec()
+            };
+            let status = if ok { "200 OK" } else { "404 Not Found" };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(&body);
+        }
+    });
+    format!("http://127.0.0.1:{port}/")
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Benchmark: `copr build` of the bundled example against bare `rpmbuild -ba` on the same spec.
+#
+# Both build the SRPM and the binary RPMs of examples/hello from scratch on every run, into
+# fresh temporary directories. rpmbuild gets --nodeps because hosts without an rpmdb (Debian,
+# Ubuntu) cannot satisfy BuildRequires for it; copr resolves them in its sandbox. The report is
+# hyperfine's table plus the copr / rpmbuild ratio of the mean, median and minimum times (on a
+# loaded machine the minimum is the least noisy).
+#
+# Usage: benches/build.sh [RUNS]        (COPR=path/to/copr overrides the binary)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+runs=${1:-10}
+copr=${COPR:-}
+if [ -z "$copr" ]; then
+    if [ -x target/release/copr ]; then copr=target/release/copr; else
+        cargo build --quiet
+        copr=target/debug/copr
+    fi
+fi
+copr=$(realpath "$copr")
+example=$(realpath examples/hello)
+command -v hyperfine >/dev/null || { echo "bench: hyperfine is not installed" >&2; exit 1; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+json="$work/hyperfine.json"
+
+hyperfine --warmup 2 --runs "$runs" --export-json "$json" \
+    --prepare "rm -rf '$work/copr' '$work/rpmbuild'; mkdir -p '$work/rpmbuild'" \
+    -n "rpmbuild -ba" \
+    "rpmbuild -ba --nodeps --quiet --define '_topdir $work/rpmbuild' --define '_sourcedir $example' '$example/hello.spec' >/dev/null 2>&1" \
+    -n "copr build" \
+    "'$copr' build --quiet --resultdir '$work/copr' '$example'"
+
+python3 - "$json" <<'PY'
+import json, sys
+r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
+for stat in ("mean", "median", "min"):
+    base, copr = r["rpmbuild -ba"][stat], r["copr build"][stat]
+    print(f"{stat:>6}: rpmbuild -ba {base*1000:.0f} ms, copr build {copr*1000:.0f} ms, "
+          f"ratio {copr/base:.2f} (overhead {100*(copr/base-1):+.0f}%, {1000*(copr-base):+.0f} ms)")
+PY
