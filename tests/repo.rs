@@ -634,3 +634,160 @@ fn key_export_prints_public_key_only() {
         .failure()
         .stderr(predicate::str::contains("already exists"));
 }
+
+/// A package without reserved signature space (built by the rpm crate with none) is signed by
+/// rewriting it, and rpm 4.18 verifies the result.
+#[test]
+fn signs_package_without_reserved_space() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pkg = rpm::PackageBuilder::new("tight", "1.0", "MIT", "noarch", "no reserved space")
+        .using_config(
+            rpm::BuildConfig::v4()
+                .reserved_space(None)
+                .compression(rpm::CompressionType::Gzip),
+        )
+        .with_file_contents("hello\n", rpm::FileOptions::new("/usr/share/tight/hello"))
+        .unwrap()
+        .build()
+        .unwrap();
+    let path = tmp.path().join("tight-1.0-1.noarch.rpm");
+    pkg.write_file(&path).unwrap();
+    let before = std::fs::metadata(&path).unwrap().len();
+    let keydir = tmp.path().join("key");
+    let secret = generate_key(&keydir, "ed25519");
+    copr()
+        .arg("sign")
+        .arg("--key")
+        .arg(&secret)
+        .arg(&path)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("rewritten"));
+    assert!(std::fs::metadata(&path).unwrap().len() > before);
+    let db = tmp.path().join("db");
+    std::fs::create_dir(&db).unwrap();
+    assert!(
+        run(Command::new("rpmkeys")
+            .arg("--dbpath")
+            .arg(&db)
+            .arg("--import")
+            .arg(keydir.join("pubkey.gpg")))
+        .status
+        .success()
+    );
+    let o = run(Command::new("rpmkeys")
+        .arg("--dbpath")
+        .arg(&db)
+        .arg("--checksig")
+        .arg(&path));
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("digests signatures OK"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+/// `copr build` ends with a signed repository per chroot: the packages verify against the
+/// exported pubkey.gpg, dnf reads the repository through the generated .repo file with
+/// repo_gpgcheck=1, and a second build reuses the project key.
+#[test]
+fn copr_build_publishes_signed_repository() {
+    let tmp = tempfile::tempdir().unwrap();
+    let results = tmp.path().join("results");
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/hello");
+    let build = |n: u32| {
+        let out = copr()
+            .args(["--output", "json", "build"])
+            .arg(&example)
+            .arg("--resultdir")
+            .arg(&results)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "build {n}: {}", stderr(&out));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let first = build(1);
+    let repos = &first["repositories"];
+    let chroot = Path::new(repos["chroots"][0]["dir"].as_str().unwrap()).to_path_buf();
+    assert!(chroot.join("repodata/repomd.xml.asc").is_file());
+    assert!(repos["dnf"][0].as_str().unwrap().contains("copr.repo"));
+    let rpms: Vec<_> = walk_rpms(&chroot);
+    assert!(!rpms.is_empty());
+
+    let db = tmp.path().join("db");
+    std::fs::create_dir(&db).unwrap();
+    assert!(
+        run(Command::new("rpmkeys")
+            .arg("--dbpath")
+            .arg(&db)
+            .arg("--import")
+            .arg(results.join("pubkey.gpg")))
+        .status
+        .success()
+    );
+    let o = run(Command::new("rpmkeys")
+        .arg("--dbpath")
+        .arg(&db)
+        .arg("--checksig")
+        .args(&rpms));
+    assert!(o.status.success(), "{}", stdout(&o));
+
+    let reposdir = tmp.path().join("reposdir");
+    std::fs::create_dir(&reposdir).unwrap();
+    std::fs::copy(chroot.join("copr.repo"), reposdir.join("copr.repo")).unwrap();
+    let o = run(Command::new("dnf")
+        .args(["-q", "-y", "--releasever=12", "--setopt=metadata_expire=0"])
+        .arg(format!(
+            "--setopt=cachedir={}",
+            tmp.path().join("cache").display()
+        ))
+        .arg(format!("--setopt=reposdir={}", reposdir.display()))
+        .args(["repoquery", "-a"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("hello-0:1.0-1"), "{}", stdout(&o));
+
+    // A compiled package (auto-generated libc.so.6 requires) and an SRPM: same metadata as
+    // createrepo_c writes.
+    let cmp = tmp.path().join("cmp");
+    std::fs::create_dir(&cmp).unwrap();
+    for r in &rpms {
+        let dst = cmp.join(r.file_name().unwrap());
+        std::fs::copy(r, &dst).unwrap();
+        let t = std::fs::metadata(r).unwrap().modified().unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&dst)
+            .unwrap()
+            .set_modified(t)
+            .unwrap();
+    }
+    createrepo_c(&cmp, &[]);
+    for kind in ["primary", "filelists", "other"] {
+        let ours = String::from_utf8(decompress(&repodata_file(&chroot, kind))).unwrap();
+        let theirs = String::from_utf8(decompress(&repodata_file(&cmp, kind))).unwrap();
+        // Locations differ (build subdirectory); compare the rest.
+        let strip = |s: &str| s.replace("00000001-hello/", "");
+        assert!(kind != "primary" || ours.contains("libc.so.6("), "{ours}");
+        assert_eq!(strip(&ours), strip(&theirs), "{kind}");
+    }
+
+    let second = build(2);
+    assert_eq!(
+        second["repositories"]["key_fingerprint"],
+        repos["key_fingerprint"]
+    );
+}
+
+fn walk_rpms(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() && !p.ends_with("repodata") {
+            out.extend(walk_rpms(&p));
+        } else if p.extension().is_some_and(|x| x == "rpm") {
+            out.push(p);
+        }
+    }
+    out
+}

@@ -10,6 +10,7 @@ use crate::error::{CliError, ExitStatus, WithStatus};
 use crate::job::{CoprToml, JobSpec, Source, SrpmMethod};
 use crate::mock::{Backend, BackendKind, CancelToken, host_arch};
 use crate::pipeline::{self, BuildReport, PipelineError, RunOptions, State};
+use crate::repo::publish::{LocalPublishReport, PublishOptions, publish_local_results};
 
 pub fn run(global: &GlobalArgs, args: BuildArgs) -> Result<ExitStatus, CliError> {
     let job = match &args.job {
@@ -37,7 +38,8 @@ pub fn run(global: &GlobalArgs, args: BuildArgs) -> Result<ExitStatus, CliError>
         cancel,
     };
     let report = pipeline::build(&job, backend.as_ref(), &opts).map_err(pipeline_error)?;
-    render(global, &report)?;
+    let published = publish(&job, &report, opts.reporter.as_ref())?;
+    render(global, &report, published.as_ref())?;
     if report.succeeded() {
         Ok(ExitStatus::Success)
     } else {
@@ -299,17 +301,99 @@ fn finish(
     job
 }
 
+/// Turn every chroot directory with packages into a signed repository (project key created on
+/// first use under `<resultdir>/.keys/`, `pubkey.gpg` at the result directory's root).
+fn publish(
+    job: &JobSpec,
+    report: &BuildReport,
+    reporter: &dyn crate::reporter::Reporter,
+) -> Result<Option<LocalPublishReport>, CliError> {
+    if !report
+        .chroots
+        .iter()
+        .any(|c| c.state == State::Succeeded && !c.packages.is_empty())
+    {
+        return Ok(None);
+    }
+    let default_project = report
+        .resultdir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "results".into());
+    let (owner, project) = match &job.project {
+        Some(p) => (p.owner.clone(), p.name.clone()),
+        None => ("local".to_string(), default_project),
+    };
+    publish_local_results(
+        &report.resultdir,
+        &owner,
+        &project,
+        &PublishOptions::default(),
+        reporter,
+    )
+    .map(Some)
+    .map_err(|e| {
+        CliError::new(ExitStatus::Generic, e).with_hint(
+            "the packages were built; fix the problem and run \
+             `copr createrepo --sign-key <resultdir>/.keys/OWNER/PROJECT/secret.asc <resultdir>/<chroot>`",
+        )
+    })
+}
+
 /// Print the report: JSON on stdout with `--output json`, else a short summary.
-fn render(global: &GlobalArgs, report: &BuildReport) -> Result<(), CliError> {
+fn render(
+    global: &GlobalArgs,
+    report: &BuildReport,
+    published: Option<&LocalPublishReport>,
+) -> Result<(), CliError> {
     let mut out = std::io::stdout().lock();
     if global.output == OutputFormat::Json {
-        let text = serde_json::to_string_pretty(report).status(ExitStatus::Generic)?;
+        let mut value = serde_json::to_value(report).status(ExitStatus::Generic)?;
+        if let (Some(p), Some(obj)) = (published, value.as_object_mut()) {
+            obj.insert(
+                "repositories".into(),
+                serde_json::json!({
+                    "pubkey": p.pubkey,
+                    "key_fingerprint": p.key_fingerprint,
+                    "chroots": p.chroots.iter().map(|c| serde_json::json!({
+                        "dir": c.chroot_dir,
+                        "repo_file": c.repo_file,
+                        "packages": c.repo.packages,
+                        "signed": c.signed,
+                    })).collect::<Vec<_>>(),
+                    "dnf": p.dnf_lines(),
+                }),
+            );
+        }
+        let text = serde_json::to_string_pretty(&value).status(ExitStatus::Generic)?;
         writeln!(out, "{text}").status(ExitStatus::Generic)?;
         return Ok(());
     }
     if global.quiet {
         return Ok(());
     }
+    render_text(&mut out, report)?;
+    if let Some(p) = published {
+        writeln!(out, "signed repositories (key {}):", p.key_fingerprint)
+            .status(ExitStatus::Generic)?;
+        for c in &p.chroots {
+            writeln!(
+                out,
+                "  {}  {} packages",
+                c.chroot_dir.display(),
+                c.repo.packages
+            )
+            .status(ExitStatus::Generic)?;
+        }
+        writeln!(out, "use them with dnf:").status(ExitStatus::Generic)?;
+        for line in p.dnf_lines() {
+            writeln!(out, "  {line}").status(ExitStatus::Generic)?;
+        }
+    }
+    Ok(())
+}
+
+fn render_text(out: &mut impl Write, report: &BuildReport) -> Result<(), CliError> {
     let name = report.package.as_deref().unwrap_or("(unknown package)");
     writeln!(
         out,

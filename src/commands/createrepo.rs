@@ -119,6 +119,7 @@ pub fn run(global: &GlobalArgs, args: CreaterepoArgs) -> Result<ExitStatus, CliE
             v["repo_file"] = serde_json::json!(repo_file);
             println!("{v}");
         }
+        OutputFormat::Text if global.quiet => {}
         OutputFormat::Text => {
             println!(
                 "{}: {} packages ({} read, {} reused){} in {:.2}s",

@@ -21,14 +21,14 @@ pub fn run(cli: Cli) -> Result<ExitStatus, CliError> {
     let global = cli.global;
     match cli.command {
         Command::Completions(args) => completions::run(&global, args),
-        Command::Build(args) => build::run(&global, args),
-        Command::Srpm(args) => srpm::run(&global, args),
-        Command::Module(args) => module::run(&global, args),
         Command::Createrepo(args) => createrepo::run(&global, args),
         Command::Key(args) => key::run(&global, args),
         Command::Sign(args) => sign::run(&global, args),
         Command::Bench(args) => bench::run(&global, args),
+        Command::Build(args) => build::run(&global, args),
+        Command::Srpm(args) => srpm::run(&global, args),
         Command::MockConfig(args) => mock_config::run(&global, args),
+        Command::Module(args) => module::run(&global, args),
     }
 }
 

@@ -212,27 +212,35 @@ fn run(
     } else {
         None
     };
-    let cache = cache.unwrap_or_default();
+    let mut cache = cache.unwrap_or_default();
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, "cache loaded");
     let files = find_packages(dir)?;
     reporter.event(Event::StageStarted {
         stage: "createrepo",
         detail: Some(&format!("{} packages", files.len())),
     });
 
-    // Read every package that is not reusable; collect all failures.
+    // Candidates for reuse are moved out of the cache; each is kept only if the file's size and
+    // mtime still match. Every other package is read and hashed; all failures are collected.
+    let candidates: Vec<Option<PackageEntry>> = files
+        .iter()
+        .map(|(_, href)| cache.packages.remove(href))
+        .collect();
     let results: Vec<(Result<PackageEntry, PackageError>, bool)> = files
         .par_iter()
-        .map(|(path, href)| {
-            if let Some(old) = cache.packages.get(href)
+        .zip(candidates.into_par_iter())
+        .map(|((path, href), old)| {
+            if let Some(old) = old
                 && let Ok(meta) = std::fs::metadata(path)
                 && meta.len() == old.size
                 && super::package::mtime_of(&meta) == old.mtime
             {
-                return (Ok(old.clone()), true);
+                return (Ok(old), true);
             }
             (read_package(path, href), false)
         })
         .collect();
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, "packages read");
     let mut entries = Vec::with_capacity(results.len());
     let mut bad = Vec::new();
     let mut reused = 0;
@@ -309,6 +317,10 @@ fn run(
         })
         .collect();
 
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        "groups compressed"
+    );
     let old_locations = old_repomd_locations(&repodata.join("repomd.xml"));
     let mut written: Vec<PathBuf> = Vec::new();
     let result = (|| {
@@ -412,6 +424,10 @@ fn run(
             let _ = std::fs::remove_file(repodata.join(name));
         }
     }
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        "metadata published"
+    );
     // The cache is an optimisation: failing to write it only costs the next update its speed.
     let group_refs: Vec<([u8; 32], &[u8])> =
         blobs.iter().map(|(k, b)| (*k, b.as_slice())).collect();
@@ -421,6 +437,7 @@ fn run(
             message: &format!("could not write the update cache: {e}"),
         });
     }
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, "cache written");
     let report = RepoReport {
         directory: dir.to_path_buf(),
         packages: entries.len(),
@@ -493,14 +510,14 @@ impl Kind {
 }
 
 /// Split the sorted packages into groups whose boundaries depend on content only (a group ends
-/// after a package whose pkgid falls in 1/32 of the hash space), so adding or removing one
+/// after a package whose pkgid falls in 1/64 of the hash space), so adding or removing one
 /// package changes only the group it lands in.
 fn group_bounds(entries: &[PackageEntry]) -> Vec<std::ops::Range<usize>> {
     let mut out = Vec::new();
     let mut start = 0;
     for (i, e) in entries.iter().enumerate() {
         let b = u8::from_str_radix(e.pkgid.get(..2).unwrap_or("00"), 16).unwrap_or(0);
-        if b % 32 == 0 || i + 1 - start >= 256 {
+        if b % 64 == 0 || i + 1 - start >= 512 {
             out.push(start..i + 1);
             start = i + 1;
         }
@@ -570,7 +587,8 @@ fn render_repomd(revision: u64, records: &[RepomdRecord]) -> String {
     s
 }
 
-fn lock_exclusive(path: &Path) -> std::io::Result<std::fs::File> {
+/// Open (creating) `path` and hold an exclusive `flock` on it until the file is dropped.
+pub(crate) fn lock_exclusive(path: &Path) -> std::io::Result<std::fs::File> {
     use std::os::fd::AsRawFd;
     let f = std::fs::OpenOptions::new()
         .create(true)

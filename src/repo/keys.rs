@@ -366,6 +366,16 @@ impl KeyStore {
                     source,
                 })?;
         }
+        // Concurrent first builds of a project must end up with one key.
+        let lock_path = dir.join(".lock");
+        let _lock =
+            super::createrepo::lock_exclusive(&lock_path).map_err(|source| KeyError::Io {
+                path: lock_path.clone(),
+                source,
+            })?;
+        if secret.exists() {
+            return SigningKey::load(&secret);
+        }
         let key = SigningKey::generate(
             &default_user_id(owner, project),
             self.algorithm,

@@ -132,31 +132,44 @@ impl<R: Read> Read for HashingReader<R> {
     }
 }
 
+/// Files up to this size are read with one call and hashed from memory.
+const SLURP_LIMIT: u64 = 8 << 20;
+
+thread_local! {
+    static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Read, hash and render one package file. `href` is its location in the repository.
 pub fn read_package(path: &Path, href: &str) -> Result<PackageEntry, PackageError> {
-    let file = std::fs::File::open(path)?;
+    let mut file = std::fs::File::open(path)?;
     let meta = file.metadata()?;
     let size = meta.len();
     let mtime = mtime_of(&meta);
-    let mut reader = HashingReader {
-        inner: io::BufReader::with_capacity(64 * 1024, file),
-        hasher: Sha256::new(),
-        read: 0,
+    let (raw, pkgid, read) = if size <= SLURP_LIMIT {
+        let mut buf = Vec::with_capacity(size as usize + 1);
+        file.read_to_end(&mut buf)?;
+        let raw = RawPackage::read(&mut buf.as_slice())?;
+        (raw, Sha256::digest(&buf), buf.len() as u64)
+    } else {
+        let mut reader = HashingReader {
+            inner: io::BufReader::with_capacity(64 * 1024, file),
+            hasher: Sha256::new(),
+            read: 0,
+        };
+        let raw = RawPackage::read(&mut reader)?;
+        BUFFER.with(|b| -> io::Result<()> {
+            let mut buf = b.borrow_mut();
+            buf.resize(1 << 20, 0);
+            while reader.read(&mut buf)? != 0 {}
+            Ok(())
+        })?;
+        let read = reader.read;
+        (raw, reader.hasher.finalize(), read)
     };
-    let raw = RawPackage::read(&mut reader)?;
-    // Hash the payload in large blocks.
-    let mut buf = vec![0u8; 256 * 1024];
-    loop {
-        let n = reader.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-    }
-    if reader.read != size {
+    if read != size {
         return Err(PackageError::Changed);
     }
-    let pkgid = hex::encode(reader.hasher.finalize());
-    Ok(render(&raw, href, size, mtime, pkgid)?)
+    Ok(render(&raw, href, size, mtime, hex::encode(pkgid))?)
 }
 
 /// Modification time in whole seconds, as createrepo_c records it.

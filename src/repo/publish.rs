@@ -198,7 +198,8 @@ pub fn publish_local_results(
     for entry in read.flatten() {
         let path = entry.path();
         let name = entry.file_name().to_string_lossy().into_owned();
-        if path.is_dir() && !name.starts_with('.') && name != "repodata" {
+        // srpm-builds/ holds the SRPM stage's results in Copr's layout, not a chroot.
+        if path.is_dir() && !name.starts_with('.') && name != "repodata" && name != "srpm-builds" {
             dirs.push(path);
         }
     }
