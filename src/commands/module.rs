@@ -177,6 +177,10 @@ fn finish_release(
                     released.chroots.len(),
                     released.file.display()
                 );
+                eprintln!(
+                    "install it with: dnf module install {}:{}",
+                    released.name, released.stream
+                );
             }
         }
     }

@@ -106,7 +106,7 @@ impl ModuleError {
 }
 
 /// The signing key of a local result directory: the one already kept in `<resultdir>/.keys/`
-/// (as local publishing creates it), else a new one for `<user>/<resultdir name>`. The public key
+/// (as `copr build` creates it), else a new one for `local/<resultdir name>`. The public key
 /// is exported to `<resultdir>/pubkey.gpg`.
 pub fn local_key(resultdir: &Path) -> Result<SigningKey, ModuleError> {
     let keys = resultdir.join(".keys");
@@ -121,7 +121,8 @@ pub fn local_key(resultdir: &Path) -> Result<SigningKey, ModuleError> {
     let key = match existing.first() {
         Some(secret) => SigningKey::load(secret)?,
         None => {
-            let owner = std::env::var("USER").unwrap_or_else(|_| "local".into());
+            // The same owner/project `copr build` uses for a result directory.
+            let owner = "local".to_string();
             let project = resultdir
                 .canonicalize()
                 .ok()
