@@ -46,7 +46,11 @@ pub struct ModuleStream {
         deserialize_with = "opt_text"
     )]
     pub context: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_bool"
+    )]
     pub static_context: Option<bool>,
     #[serde(
         default,
@@ -108,9 +112,17 @@ pub struct ServiceLevel {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct License {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_list"
+    )]
     pub module: Option<Vec<Text>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_list"
+    )]
     pub content: Option<Vec<Text>>,
 }
 
@@ -118,9 +130,17 @@ pub struct License {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Dependencies {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_list_map"
+    )]
     pub buildrequires: Option<BTreeMap<String, Vec<Text>>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_list_map"
+    )]
     pub requires: Option<BTreeMap<String, Vec<Text>>>,
 }
 
@@ -158,7 +178,18 @@ pub struct Profile {
         deserialize_with = "opt_text"
     )]
     pub description: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Whether this is the stream\'s default profile (libmodulemd reads it in v2 too).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_bool"
+    )]
+    pub default: Option<bool>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_list"
+    )]
     pub rpms: Option<Vec<Text>>,
 }
 
@@ -166,7 +197,11 @@ pub struct Profile {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RpmList {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_list"
+    )]
     pub rpms: Option<Vec<Text>>,
 }
 
@@ -176,7 +211,11 @@ pub struct RpmList {
 pub struct BuildOpts {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rpms: Option<RpmBuildOpts>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_list"
+    )]
     pub arches: Option<Vec<Text>>,
 }
 
@@ -190,7 +229,11 @@ pub struct RpmBuildOpts {
         deserialize_with = "opt_text"
     )]
     pub macros: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_list"
+    )]
     pub whitelist: Option<Vec<Text>>,
 }
 
@@ -246,21 +289,42 @@ pub struct RpmComponent {
         deserialize_with = "opt_i64"
     )]
     pub buildorder: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_list"
+    )]
     pub buildafter: Option<Vec<Text>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_bool"
+    )]
     pub buildonly: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_bool"
+    )]
     pub buildroot: Option<bool>,
     #[serde(
         rename = "srpm-buildroot",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_bool"
     )]
     pub srpm_buildroot: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_list"
+    )]
     pub arches: Option<Vec<Text>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_list"
+    )]
     pub multilib: Option<Vec<Text>>,
 }
 
@@ -293,9 +357,17 @@ pub struct ModuleComponent {
         deserialize_with = "opt_i64"
     )]
     pub buildorder: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_list"
+    )]
     pub buildafter: Option<Vec<Text>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_bool"
+    )]
     pub buildonly: Option<bool>,
 }
 
@@ -304,7 +376,11 @@ pub struct ModuleComponent {
 #[serde(deny_unknown_fields)]
 pub struct Artifacts {
     /// `N-E:V-R.A` strings; the epoch is mandatory.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_list"
+    )]
     pub rpms: Option<Vec<Text>>,
     #[serde(rename = "rpm-map", default, skip_serializing_if = "Option::is_none")]
     pub rpm_map: Option<BTreeMap<String, BTreeMap<String, RpmMapEntry>>>,
@@ -377,7 +453,11 @@ pub struct Defaults {
     )]
     pub stream: Option<String>,
     /// Stream → default profiles.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_list_map"
+    )]
     pub profiles: Option<BTreeMap<String, Vec<Text>>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub intents: Option<BTreeMap<String, Intent>>,
@@ -393,7 +473,11 @@ pub struct Intent {
         deserialize_with = "opt_text"
     )]
     pub stream: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_list_map"
+    )]
     pub profiles: Option<BTreeMap<String, Vec<Text>>>,
 }
 
@@ -444,8 +528,92 @@ impl Visitor<'_> for TextVisitor {
     }
 }
 
+/// A present key is a string whatever its scalar says: `summary:` is the empty string and
+/// `summary: ~` is `~`, as libmodulemd reads them; an absent key is `None`.
 fn opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Option::<Text>::deserialize(d).map(|o| o.map(|t| t.0))
+    Text::deserialize(d).map(|t| Some(t.0))
+}
+
+/// Only `true` and `false`, as libmodulemd accepts.
+struct BoolVisitor;
+
+impl Visitor<'_> for BoolVisitor {
+    type Value = bool;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("true or false")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<bool, E> {
+        match v {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            other => Err(E::custom(format!(
+                "`{other}` is neither `true` nor `false`"
+            ))),
+        }
+    }
+}
+
+struct BoolField(bool);
+
+impl<'de> Deserialize<'de> for BoolField {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(BoolVisitor).map(BoolField)
+    }
+}
+
+fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    BoolField::deserialize(d).map(|b| Some(b.0))
+}
+
+/// A list of strings; like libmodulemd, a single scalar is read as a one-element list.
+struct List(Vec<Text>);
+
+impl<'de> Deserialize<'de> for List {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ListVisitor).map(List)
+    }
+}
+
+struct ListVisitor;
+
+impl<'de> Visitor<'de> for ListVisitor {
+    type Value = Vec<Text>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of strings")
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Text>, A::Error> {
+        let mut out = Vec::new();
+        while let Some(t) = seq.next_element::<Text>()? {
+            out.push(t);
+        }
+        Ok(out)
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Vec<Text>, E> {
+        Ok(vec![Text(v.to_string())])
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Vec<Text>, E> {
+        Ok(vec![Text(v.to_string())])
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Vec<Text>, E> {
+        Ok(vec![Text(v.to_string())])
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Vec<Text>, E> {
+        Ok(vec![Text(v.to_string())])
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Vec<Text>, E> {
+        Ok(vec![Text(v.to_string())])
+    }
+}
+
+fn opt_list<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<Text>>, D::Error> {
+    Option::<List>::deserialize(d).map(|o| o.map(|l| l.0))
+}
+
+fn opt_list_map<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<BTreeMap<String, Vec<Text>>>, D::Error> {
+    Option::<BTreeMap<String, List>>::deserialize(d)
+        .map(|o| o.map(|m| m.into_iter().map(|(k, v)| (k, v.0)).collect()))
 }
 
 /// An unsigned integer, plain or quoted.

@@ -235,6 +235,14 @@ fn parse_chunk(chunk: &Chunk, parsed: &mut Parsed) -> Result<(), Vec<Diagnostic>
     if map.get("data").is_none_or(|d| d.is_null()) {
         return Err(vec![at(&[], "no data section provided (`data:`)".into())]);
     }
+    if let Some(line) = find_alias(&chunk.text) {
+        return Err(vec![Diagnostic {
+            line: Some(chunk.first_line + line),
+            column: None,
+            message: "YAML aliases (`*name`) are not supported in modulemd; write the value out"
+                .into(),
+        }]);
+    }
     if doc_type == "modulemd" {
         let stream: ModuleStream = typed(chunk)?;
         let mut errors = Vec::new();
@@ -248,6 +256,50 @@ fn parse_chunk(chunk: &Chunk, parsed: &mut Parsed) -> Result<(), Vec<Diagnostic>
         parsed.index.defaults.push(defaults);
     }
     Ok(())
+}
+
+/// The 1-based line of the first alias (`*name` as a value or list item), if any.
+fn find_alias(text: &str) -> Option<usize> {
+    static ALIAS: LazyLock<regex::Regex> = LazyLock::new(|| {
+        regex::Regex::new(r"(^|:\s+|^\s*-\s+|[\[,{]\s*)\*[^\s,\]\}]+\s*([,\]\}#]|$)")
+            .expect("valid regex")
+    });
+    let mut block: Option<usize> = None;
+    for (i, line) in text.lines().enumerate() {
+        let indent = line.len() - line.trim_start().len();
+        if let Some(b) = block {
+            if line.trim().is_empty() || indent > b {
+                continue;
+            }
+            block = None;
+        }
+        let t = line.trim_end();
+        if t.ends_with('|') || t.ends_with('>') || t.ends_with("|-") || t.ends_with(">-") {
+            block = Some(indent);
+        }
+        let code = t.trim_start();
+        if code.starts_with('#') {
+            continue;
+        }
+        // Quoted scalars cannot hold aliases; drop them before looking.
+        let unquoted: String = {
+            let mut out = String::new();
+            let mut quote: Option<char> = None;
+            for c in code.chars() {
+                match quote {
+                    Some(q) if c == q => quote = None,
+                    Some(_) => {}
+                    None if c == '"' || c == '\'' => quote = Some(c),
+                    None => out.push(c),
+                }
+            }
+            out
+        };
+        if ALIAS.is_match(&unquoted) {
+            return Some(i + 1);
+        }
+    }
+    None
 }
 
 fn typed<T: DeserializeOwned>(chunk: &Chunk) -> Result<T, Vec<Diagnostic>> {
@@ -422,14 +474,35 @@ fn check_stream(
     }
 }
 
+/// A real calendar date `YYYY-MM-DD`.
 fn is_date(s: &str) -> bool {
     let b = s.as_bytes();
-    b.len() == 10
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b.iter()
+    if b.len() != 10
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !b
+            .iter()
             .enumerate()
             .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+    {
+        return false;
+    }
+    let (Ok(y), Ok(m), Ok(d)) = (
+        s[..4].parse::<u32>(),
+        s[5..7].parse::<u32>(),
+        s[8..].parse::<u32>(),
+    ) else {
+        return false;
+    };
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    y >= 1 && (1..=days).contains(&d)
 }
 
 /// libmodulemd's NEVRA check, read from the right: `.ARCH`, `-RELEASE`, `:VERSION` (no `-` in

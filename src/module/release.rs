@@ -363,6 +363,7 @@ pub fn stream_document(spec: &ReleaseSpec, version: u64, builds: &ChrootBuilds) 
                         name.clone(),
                         Profile {
                             description: None,
+                            default: None,
                             rpms: Some(texts(pkgs.iter().cloned())),
                         },
                     )
