@@ -603,17 +603,21 @@ impl<'de> Visitor<'de> for ListVisitor {
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<Vec<Text>, E> {
         Ok(vec![Text(v.to_string())])
     }
+    /// An empty scalar is a list of one empty string, as libmodulemd reads it.
+    fn visit_unit<E: de::Error>(self) -> Result<Vec<Text>, E> {
+        Ok(vec![Text(String::new())])
+    }
 }
 
 fn opt_list<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<Text>>, D::Error> {
-    Option::<List>::deserialize(d).map(|o| o.map(|l| l.0))
+    List::deserialize(d).map(|l| Some(l.0))
 }
 
 fn opt_list_map<'de, D: Deserializer<'de>>(
     d: D,
 ) -> Result<Option<BTreeMap<String, Vec<Text>>>, D::Error> {
-    Option::<BTreeMap<String, List>>::deserialize(d)
-        .map(|o| o.map(|m| m.into_iter().map(|(k, v)| (k, v.0)).collect()))
+    BTreeMap::<String, List>::deserialize(d)
+        .map(|m| Some(m.into_iter().map(|(k, v)| (k, v.0)).collect()))
 }
 
 /// An unsigned integer, plain or quoted.
@@ -693,11 +697,11 @@ impl<'de> Deserialize<'de> for I64Field {
 }
 
 fn opt_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    Option::<U64Field>::deserialize(d).map(|o| o.map(|f| f.0))
+    U64Field::deserialize(d).map(|f| Some(f.0))
 }
 
 fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    Option::<I64Field>::deserialize(d).map(|o| o.map(|f| f.0))
+    I64Field::deserialize(d).map(|f| Some(f.0))
 }
 
 /// The top level of one YAML document, generic over its `data:`.

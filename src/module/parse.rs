@@ -235,6 +235,22 @@ fn parse_chunk(chunk: &Chunk, parsed: &mut Parsed) -> Result<(), Vec<Diagnostic>
     if map.get("data").is_none_or(|d| d.is_null()) {
         return Err(vec![at(&[], "no data section provided (`data:`)".into())]);
     }
+    let empty = empty_mappings(&value, &doc_type);
+    if !empty.is_empty() {
+        return Err(empty
+            .into_iter()
+            .map(|path| {
+                let refs: Vec<&str> = path.iter().map(String::as_str).collect();
+                at(
+                    &refs,
+                    format!(
+                        "`{}` has no value; it needs a mapping (or remove the key)",
+                        path.join(".")
+                    ),
+                )
+            })
+            .collect());
+    }
     if let Some(line) = find_alias(&chunk.text) {
         return Err(vec![Diagnostic {
             line: Some(chunk.first_line + line),
@@ -256,6 +272,84 @@ fn parse_chunk(chunk: &Chunk, parsed: &mut Parsed) -> Result<(), Vec<Diagnostic>
         parsed.index.defaults.push(defaults);
     }
     Ok(())
+}
+
+/// Keys that must hold a mapping (or a list of mappings); `*` matches any key or index.
+const STREAM_MAPPINGS: &[&str] = &[
+    "data.servicelevels",
+    "data.servicelevels.*",
+    "data.dependencies",
+    "data.dependencies.*",
+    "data.dependencies.*.buildrequires",
+    "data.dependencies.*.requires",
+    "data.references",
+    "data.profiles",
+    "data.profiles.*",
+    "data.api",
+    "data.filter",
+    "data.demodularized",
+    "data.buildopts",
+    "data.buildopts.rpms",
+    "data.components",
+    "data.components.rpms",
+    "data.components.rpms.*",
+    "data.components.modules",
+    "data.components.modules.*",
+    "data.artifacts",
+    "data.artifacts.rpm-map",
+    "data.artifacts.rpm-map.*",
+    "data.artifacts.rpm-map.*.*",
+];
+
+const DEFAULTS_MAPPINGS: &[&str] = &[
+    "data.profiles",
+    "data.intents",
+    "data.intents.*",
+    "data.intents.*.profiles",
+];
+
+/// Paths of keys that are present but empty where libmodulemd requires a mapping.
+fn empty_mappings(value: &serde_yaml::Value, doc_type: &str) -> Vec<Vec<String>> {
+    let patterns = if doc_type == "modulemd" {
+        STREAM_MAPPINGS
+    } else {
+        DEFAULTS_MAPPINGS
+    };
+    let mut out = Vec::new();
+    for pattern in patterns {
+        let segs: Vec<&str> = pattern.split('.').collect();
+        walk(value, &segs, &mut Vec::new(), &mut out);
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn walk(v: &serde_yaml::Value, segs: &[&str], path: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    let Some((first, rest)) = segs.split_first() else {
+        if v.is_null() {
+            out.push(path.clone());
+        }
+        return;
+    };
+    let children: Vec<(String, &serde_yaml::Value)> = match v {
+        serde_yaml::Value::Mapping(m) => m
+            .iter()
+            .filter_map(|(k, v)| scalar_text(k).map(|k| (k, v)))
+            .filter(|(k, _)| *first == "*" || k == first)
+            .collect(),
+        serde_yaml::Value::Sequence(items) if *first == "*" => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (i.to_string(), v))
+            .collect(),
+        _ => Vec::new(),
+    };
+    for (k, child) in children {
+        path.push(k);
+        walk(child, rest, path, out);
+        path.pop();
+    }
 }
 
 /// The 1-based line of the first alias (`*name` as a value or list item), if any.
@@ -457,6 +551,50 @@ fn check_stream(
                 &["data", "components"],
                 "components mix `buildorder` and `buildafter`; use one of them".into(),
             ));
+        }
+    }
+    for (digest, entries) in s
+        .artifacts
+        .iter()
+        .filter_map(|a| a.rpm_map.as_ref())
+        .flatten()
+    {
+        for (sum, e) in entries {
+            let path = ["data", "artifacts", "rpm-map", digest.as_str(), sum.as_str()];
+            let missing: Vec<&str> = [
+                ("name", e.name.is_none()),
+                ("epoch", e.epoch.is_none()),
+                ("version", e.version.is_none()),
+                ("release", e.release.is_none()),
+                ("arch", e.arch.is_none()),
+                ("nevra", e.nevra.is_none()),
+            ]
+            .iter()
+            .filter(|(_, m)| *m)
+            .map(|(k, _)| *k)
+            .collect();
+            if !missing.is_empty() {
+                errors.push(at(
+                    &path,
+                    format!("rpm-map entry `{sum}` lacks {}", missing.join(", ")),
+                ));
+                continue;
+            }
+            let exploded = format!(
+                "{}-{}:{}-{}.{}",
+                e.name.as_deref().unwrap_or_default(),
+                e.epoch.unwrap_or_default(),
+                e.version.as_deref().unwrap_or_default(),
+                e.release.as_deref().unwrap_or_default(),
+                e.arch.as_deref().unwrap_or_default()
+            );
+            let nevra = e.nevra.as_deref().unwrap_or_default();
+            if nevra != exploded {
+                errors.push(at(
+                    &[&path[..], &["nevra"]].concat(),
+                    format!("rpm-map nevra `{nevra}` differs from its fields (`{exploded}`)"),
+                ));
+            }
         }
     }
     if let Some(artifacts) = &s.artifacts {
