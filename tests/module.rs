@@ -563,3 +563,95 @@ fn release_covers_each_chroot_with_its_platform() {
         ]));
     assert!(!ok && err.contains("host-x86_64"), "{err}");
 }
+
+/// Mutations of the good corpus (a line dropped, a value replaced, a key inserted; fixed seed)
+/// get the same verdict from our validator and from `modulemd-validator`, except duplicate keys,
+/// which we reject on purpose.
+#[test]
+fn validator_agrees_with_libmodulemd_on_mutations() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(20240101);
+    let values = [
+        "1",
+        "-1",
+        "1.5",
+        "abc",
+        "~",
+        "\"\"",
+        "[]",
+        "{}",
+        "[a, b]",
+        "true",
+        "True",
+        "yes",
+        "2024-02-30",
+        "2024-02-29",
+        "x-0:1-1.noarch",
+        "x-1-1.noarch",
+        "\"1.0\"",
+        "0",
+        "null",
+    ];
+    let inserts = [
+        "bogus: 1",
+        "rationale: r",
+        "buildorder: 2",
+        "arches: x86_64",
+        "eol: x",
+    ];
+    let mut goods: Vec<_> = std::fs::read_dir(fixtures().join("good"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    goods.sort();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut disagreements = Vec::new();
+    let mut compared = 0;
+    for n in 0..120 {
+        let src = &goods[rng.random_range(0..goods.len())];
+        let text = std::fs::read_to_string(src).unwrap();
+        let mut lines: Vec<String> = text.lines().map(String::from).collect();
+        let candidates: Vec<usize> = (0..lines.len())
+            .filter(|&i| {
+                let l = lines[i].trim();
+                !l.is_empty() && l != "---" && l != "..."
+            })
+            .collect();
+        let i = candidates[rng.random_range(0..candidates.len())];
+        let line = lines[i].clone();
+        let indent = &line[..line.len() - line.trim_start().len()];
+        match rng.random_range(0..3) {
+            0 => {
+                lines.remove(i);
+            }
+            1 if line.contains(':') && !line.trim_end().ends_with(':') => {
+                let key = line.split(':').next().unwrap();
+                lines[i] = format!("{key}: {}", values[rng.random_range(0..values.len())]);
+            }
+            _ => lines.insert(
+                i,
+                format!("{indent}{}", inserts[rng.random_range(0..inserts.len())]),
+            ),
+        }
+        let path = tmp.path().join(format!("m{n}.yaml"));
+        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+        let theirs = libmodulemd_accepts(&path);
+        let (ours, _, stderr) = run(copr().args(["module", "validate"]).arg(&path));
+        if stderr.contains("duplicate entry") {
+            continue;
+        }
+        compared += 1;
+        if theirs != ours {
+            disagreements.push(format!(
+                "mutation of {} (line {}): libmodulemd {}, copr {}\n{}",
+                src.file_name().unwrap().to_string_lossy(),
+                i + 1,
+                verdict(theirs),
+                verdict(ours),
+                stderr
+            ));
+        }
+    }
+    assert!(compared >= 80, "only {compared} mutations compared");
+    assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
+}

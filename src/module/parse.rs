@@ -560,7 +560,13 @@ fn check_stream(
         .flatten()
     {
         for (sum, e) in entries {
-            let path = ["data", "artifacts", "rpm-map", digest.as_str(), sum.as_str()];
+            let path = [
+                "data",
+                "artifacts",
+                "rpm-map",
+                digest.as_str(),
+                sum.as_str(),
+            ];
             let missing: Vec<&str> = [
                 ("name", e.name.is_none()),
                 ("epoch", e.epoch.is_none()),
