@@ -579,7 +579,6 @@ fn validator_agrees_with_libmodulemd_on_mutations() {
         "~",
         "\"\"",
         "[]",
-        "{}",
         "[a, b]",
         "true",
         "True",
