@@ -1083,7 +1083,7 @@ _copr() {
             return 0
             ;;
         copr__subcmd__module__subcmd__release)
-            opts="-v -q -h --resultdir --chroot --name --stream --version --summary --description --license --api --profile --default-profile --filter --platform --no-platform --out --non-interactive --verbose --quiet --output --no-color --help"
+            opts="-v -q -h --resultdir --chroot --name --stream --version --summary --description --license --api --profile --default-profile --filter --platform --no-platform --out --non-interactive --dry-run --verbose --quiet --output --no-color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -259,6 +259,7 @@ complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcom
 json\t'Machine-readable JSON on stdout'"
 complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l no-platform -d 'Do not depend on a platform module at all'
 complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l non-interactive -d 'Never ask; use defaults for whatever the flags leave open'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l dry-run -d 'Print the documents the release would write (YAML on stdout) and change nothing'
 complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
 complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -s q -l quiet -d 'Print only errors'
 complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'

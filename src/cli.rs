@@ -518,6 +518,10 @@ pub struct ModuleReleaseArgs {
     /// Never ask; use defaults for whatever the flags leave open.
     #[arg(long)]
     pub non_interactive: bool,
+
+    /// Print the documents the release would write (YAML on stdout) and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Arguments of `copr module build`.

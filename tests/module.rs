@@ -201,7 +201,7 @@ fn release_is_valid_and_dnf_installs_a_profile() {
 }
 
 /// A released NAME:STREAM:VERSION never changes: releasing it again fails; a new release gets a
-/// greater version and both stay in the repository's modules.yaml.
+/// greater version and all stay in the repository's modules.yaml; a dry run writes nothing.
 #[test]
 fn releases_are_immutable_and_versions_increase() {
     let tmp = tempfile::tempdir().unwrap();
@@ -213,6 +213,15 @@ fn releases_are_immutable_and_versions_increase() {
             .args(["--name", "hello", "--stream", "main", "--no-platform"])
             .args(extra))
     };
+    // A dry run shows the documents and writes nothing.
+    let (ok, preview, err) = release(&["--dry-run"]);
+    assert!(ok, "{err}");
+    assert!(preview.contains("document: modulemd-defaults"), "{preview}");
+    assert!(!res.join("modules").exists() && !res.join("host-x86_64/modules.yaml").exists());
+    let preview_file = tmp.path().join("preview.yaml");
+    std::fs::write(&preview_file, &preview).unwrap();
+    assert!(libmodulemd_accepts(&preview_file));
+
     let (ok, first, err) = release(&["--version", "20240101000000"]);
     assert!(ok, "{err}");
     assert!(first.starts_with("hello:main:20240101000000:"), "{first}");
@@ -315,6 +324,9 @@ fn interactive_release_in_a_terminal() {
     pty.send(&format!(" {ENTER}"));
     pty.expect("Add another profile?");
     pty.send("n");
+    pty.expect("profile default (default): hello-b");
+    pty.expect("Release tools:2.0:");
+    pty.send("y");
     let (ok, text) = pty.wait();
     assert!(ok, "interactive release failed:\n{text}");
 

@@ -136,9 +136,57 @@ fn release_cmd(global: &GlobalArgs, args: ModuleReleaseArgs) -> Result<ExitStatu
         .collect::<Result<Vec<_>, _>>()
         .map_err(cli_error)?;
     let interactive = can_prompt(args.non_interactive);
-    let spec = resolve_spec(&args, &resultdir, &chroots, interactive)?;
-    let released = release::release(&resultdir, &chroots, &spec, time::OffsetDateTime::now_utc())
-        .map_err(cli_error)?;
+    let mut spec = resolve_spec(&args, &resultdir, &chroots, interactive)?;
+    let now = time::OffsetDateTime::now_utc();
+    if args.dry_run {
+        let preview = release::preview(&resultdir, &chroots, &spec, now).map_err(cli_error)?;
+        match global.output {
+            OutputFormat::Json => println!(
+                "{}",
+                serde_json::json!({"version": preview.version, "documents": preview.text})
+            ),
+            OutputFormat::Text => print!("{}", preview.text),
+        }
+        return Ok(ExitStatus::Success);
+    }
+    if interactive {
+        // Released modules never change: show what will be released and ask once more.
+        let preview = release::preview(&resultdir, &chroots, &spec, now).map_err(cli_error)?;
+        for s in &preview.index.streams {
+            eprintln!("  {}", s.nsvca());
+        }
+        let show = |what: &str, list: &[String]| {
+            if !list.is_empty() {
+                eprintln!("  {what}: {}", list.join(", "));
+            }
+        };
+        show("api", &spec.api);
+        show("filter", &spec.filter);
+        for (name, pkgs) in &spec.profiles {
+            let mark = if spec.default_profile.as_deref() == Some(name.as_str()) {
+                " (default)"
+            } else {
+                ""
+            };
+            eprintln!("  profile {name}{mark}: {}", pkgs.join(", "));
+        }
+        let go = dialoguer::Confirm::with_theme(&dialoguer::theme::SimpleTheme)
+            .with_prompt(format!(
+                "Release {}:{}:{}? A released module never changes",
+                spec.name, spec.stream, preview.version
+            ))
+            .default(true)
+            .interact_on(&console::Term::stderr())
+            .map_err(prompt_err)?;
+        if !go {
+            return Err(CliError::new(
+                ExitStatus::Generic,
+                anyhow::anyhow!("release canceled; nothing was written"),
+            ));
+        }
+        spec.version = Some(preview.version);
+    }
+    let released = release::release(&resultdir, &chroots, &spec, now).map_err(cli_error)?;
     finish_release(global, &resultdir, &released, args.out.as_deref())
 }
 

@@ -434,6 +434,47 @@ fn render_checked(index: &ModuleIndex) -> Result<String, ModuleError> {
     Ok(text)
 }
 
+/// The documents a release would write, without writing anything.
+#[derive(Debug, Clone)]
+pub struct Preview {
+    pub version: u64,
+    pub index: ModuleIndex,
+    /// The YAML (streams, then defaults), already checked by the parser.
+    pub text: String,
+}
+
+/// What [`release`] would produce now: checks the spec and picks the version, writes nothing.
+pub fn preview(
+    resultdir: &Path,
+    chroots: &[ChrootBuilds],
+    spec: &ReleaseSpec,
+    now: OffsetDateTime,
+) -> Result<Preview, ModuleError> {
+    check_spec(spec, chroots)?;
+    let records = load_records(resultdir)?;
+    build_preview(&records, chroots, spec, now)
+}
+
+fn build_preview(
+    records: &[ReleaseRecord],
+    chroots: &[ChrootBuilds],
+    spec: &ReleaseSpec,
+    now: OffsetDateTime,
+) -> Result<Preview, ModuleError> {
+    let version = choose_version(spec, records, now)?;
+    let mut index = ModuleIndex::default();
+    for c in chroots {
+        index.streams.push(stream_document(spec, version, c));
+    }
+    index.defaults.push(defaults_document(spec, now));
+    let text = render_checked(&index)?;
+    Ok(Preview {
+        version,
+        index,
+        text,
+    })
+}
+
 /// Release the module described by `spec` from `chroots`' builds, recording it in `resultdir`
 /// and regenerating each chroot's `modules.yaml`. The repository metadata itself is refreshed by
 /// the caller through [`super::publish_chroot`].
@@ -463,14 +504,12 @@ pub fn release(
     })?;
 
     let mut records = load_records(resultdir)?;
-    let version = choose_version(spec, &records, now)?;
-    let mut index = ModuleIndex::default();
-    for c in chroots {
-        index.streams.push(stream_document(spec, version, c));
-    }
+    let Preview {
+        version,
+        index,
+        text,
+    } = build_preview(&records, chroots, spec, now)?;
     let context = index.streams[0].context.clone().unwrap_or_default();
-    index.defaults.push(defaults_document(spec, now));
-    let text = render_checked(&index)?;
 
     let rel = format!(
         "{MODULES_DIR}/{}-{}-{}.modulemd.yaml",
