@@ -30,11 +30,6 @@ pub enum ModuleError {
     BadRpm { path: PathBuf, reason: String },
     #[error("{path}: {reason}")]
     BadRecord { path: PathBuf, reason: String },
-    #[error("{}: invalid modulemd: {source}", .path.display())]
-    Invalid {
-        path: PathBuf,
-        source: InvalidModulemd,
-    },
     #[error("chroot `{chroot}` is not in {}{}", .resultdir.display(), available_list(.available))]
     NoSuchChroot {
         chroot: String,
