@@ -118,6 +118,9 @@ _copr() {
             copr__subcmd__help__subcmd__module,build)
                 cmd="copr__subcmd__help__subcmd__module__subcmd__build"
                 ;;
+            copr__subcmd__help__subcmd__module,list)
+                cmd="copr__subcmd__help__subcmd__module__subcmd__list"
+                ;;
             copr__subcmd__help__subcmd__module,release)
                 cmd="copr__subcmd__help__subcmd__module__subcmd__release"
                 ;;
@@ -148,6 +151,9 @@ _copr() {
             copr__subcmd__module,help)
                 cmd="copr__subcmd__module__subcmd__help"
                 ;;
+            copr__subcmd__module,list)
+                cmd="copr__subcmd__module__subcmd__list"
+                ;;
             copr__subcmd__module,release)
                 cmd="copr__subcmd__module__subcmd__release"
                 ;;
@@ -159,6 +165,9 @@ _copr() {
                 ;;
             copr__subcmd__module__subcmd__help,help)
                 cmd="copr__subcmd__module__subcmd__help__subcmd__help"
+                ;;
+            copr__subcmd__module__subcmd__help,list)
+                cmd="copr__subcmd__module__subcmd__help__subcmd__list"
                 ;;
             copr__subcmd__module__subcmd__help,release)
                 cmd="copr__subcmd__module__subcmd__help__subcmd__release"
@@ -689,7 +698,7 @@ _copr() {
             return 0
             ;;
         copr__subcmd__help__subcmd__module)
-            opts="release build validate"
+            opts="release build validate list"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -703,6 +712,20 @@ _copr() {
             return 0
             ;;
         copr__subcmd__help__subcmd__module__subcmd__build)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__help__subcmd__module__subcmd__list)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -957,7 +980,7 @@ _copr() {
             return 0
             ;;
         copr__subcmd__module)
-            opts="-v -q -h -V --verbose --quiet --output --no-color --help --version release build validate help"
+            opts="-v -q -h -V --verbose --quiet --output --no-color --help --version release build validate list help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1013,7 +1036,7 @@ _copr() {
             return 0
             ;;
         copr__subcmd__module__subcmd__help)
-            opts="release build validate help"
+            opts="release build validate list help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1054,6 +1077,20 @@ _copr() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        copr__subcmd__module__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         copr__subcmd__module__subcmd__help__subcmd__release)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -1075,6 +1112,28 @@ _copr() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__module__subcmd__list)
+            opts="-v -q -h -V --resultdir --verbose --quiet --output --no-color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --resultdir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -441,6 +441,8 @@ pub enum ModuleCommand {
     Build(ModuleBuildArgs),
     /// Check modulemd files (modulemd v2, modulemd-defaults v1); errors name their line.
     Validate(ModuleValidateArgs),
+    /// List the modules released from a result directory.
+    List(ModuleListArgs),
 }
 
 /// Arguments of `copr module release` (`--version` is the module version here).
@@ -558,4 +560,12 @@ pub struct ModuleValidateArgs {
     /// modulemd YAML files to check.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<std::path::PathBuf>,
+}
+
+/// Arguments of `copr module list`.
+#[derive(Debug, Args)]
+pub struct ModuleListArgs {
+    /// Result directory the modules were released from.
+    #[arg(long, value_name = "DIR", default_value = "copr-results")]
+    pub resultdir: std::path::PathBuf,
 }

@@ -251,6 +251,18 @@ fn releases_are_immutable_and_versions_increase() {
     let record: serde_json::Value =
         serde_json::from_slice(&std::fs::read(res.join("modules/releases.json")).unwrap()).unwrap();
     assert_eq!(record.as_array().unwrap().len(), 3);
+    let (ok, listed, err) = run(copr()
+        .args(["--output", "json", "module", "list", "--resultdir"])
+        .arg(&res));
+    assert!(ok, "{err}");
+    let listed: serde_json::Value = serde_json::from_str(&listed).unwrap();
+    let versions: Vec<u64> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["version"].as_u64().unwrap())
+        .collect();
+    assert_eq!(versions, [20240101000000, v2, v3]);
 }
 
 /// Without a terminal, a release names what it needs; unknown packages list what is available.

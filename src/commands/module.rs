@@ -5,8 +5,8 @@ use std::io::IsTerminal;
 use std::path::Path;
 
 use crate::cli::{
-    GlobalArgs, ModuleArgs, ModuleBuildArgs, ModuleCommand, ModuleReleaseArgs, ModuleValidateArgs,
-    OutputFormat,
+    GlobalArgs, ModuleArgs, ModuleBuildArgs, ModuleCommand, ModuleListArgs, ModuleReleaseArgs,
+    ModuleValidateArgs, OutputFormat,
 };
 use crate::error::{CliError, ExitStatus};
 use crate::module::release::{self, Platform, ReleaseSpec, Released};
@@ -18,6 +18,7 @@ pub fn run(global: &GlobalArgs, args: ModuleArgs) -> Result<ExitStatus, CliError
         ModuleCommand::Release(a) => release_cmd(global, *a),
         ModuleCommand::Build(a) => build_cmd(global, a),
         ModuleCommand::Validate(a) => validate_cmd(global, a),
+        ModuleCommand::List(a) => list_cmd(global, a),
     }
 }
 
@@ -522,4 +523,47 @@ fn build_cmd(global: &GlobalArgs, args: ModuleBuildArgs) -> Result<ExitStatus, C
     )
     .map_err(cli_error)?;
     finish_release(global, &resultdir, &released, args.out.as_deref())
+}
+
+fn list_cmd(global: &GlobalArgs, args: ModuleListArgs) -> Result<ExitStatus, CliError> {
+    if !args.resultdir.is_dir() {
+        return Err(CliError::new(
+            ExitStatus::Args,
+            anyhow::anyhow!(
+                "result directory {} does not exist",
+                args.resultdir.display()
+            ),
+        ));
+    }
+    let records = release::load_records(&args.resultdir).map_err(cli_error)?;
+    match global.output {
+        OutputFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&records).unwrap_or_default()
+        ),
+        OutputFormat::Text => {
+            if records.is_empty() {
+                if !global.quiet {
+                    eprintln!("no modules released from {}", args.resultdir.display());
+                }
+                return Ok(ExitStatus::Success);
+            }
+            let mut table = comfy_table::Table::new();
+            table.set_header([
+                "NAME", "STREAM", "VERSION", "CONTEXT", "CHROOTS", "RELEASED",
+            ]);
+            for r in &records {
+                table.add_row([
+                    r.name.clone(),
+                    r.stream.clone(),
+                    r.version.to_string(),
+                    r.context.clone(),
+                    r.chroots.join(","),
+                    r.released.clone(),
+                ]);
+            }
+            println!("{table}");
+        }
+    }
+    Ok(ExitStatus::Success)
 }

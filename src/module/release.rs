@@ -536,7 +536,9 @@ pub fn release(
     let chroot_names: Vec<String> = chroots.iter().map(|c| c.chroot.clone()).collect();
     let released_at = now
         .to_offset(time::UtcOffset::UTC)
-        .format(&time::format_description::well_known::Rfc3339)
+        .format(&format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
+        ))
         .unwrap_or_default();
     records.push(ReleaseRecord {
         name: spec.name.clone(),
