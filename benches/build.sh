@@ -8,6 +8,10 @@
 # loaded machine the minimum is the least noisy).
 #
 # Usage: benches/build.sh [RUNS]        (COPR=path/to/copr overrides the binary)
+#        BENCH_PKG=DIR benches/build.sh   (another package directory with one spec)
+#        HEAVY=1 benches/build.sh         (the example with a generated C file that takes a few
+#                                          seconds to compile: shows the fixed overhead's share
+#                                          in a build of realistic length)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,17 +24,28 @@ if [ -z "$copr" ]; then
     fi
 fi
 copr=$(realpath "$copr")
-example=$(realpath examples/hello)
 command -v hyperfine >/dev/null || { echo "bench: hyperfine is not installed" >&2; exit 1; }
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+example=$(realpath "${BENCH_PKG:-examples/hello}")
+if [ "${HEAVY:-0}" = 1 ]; then
+    cp -r examples/hello "$work/heavy"
+    python3 - "$work/heavy/hello.c" <<'PY'
+import sys
+with open(sys.argv[1], "a") as f:
+    for i in range(800):
+        f.write(f"int heavy_{i}(int x) {{ int s = 0; for (int k = 0; k < x; k++) s += (k * {i}) ^ (s >> 3); return s; }}\n")
+PY
+    example="$work/heavy"
+fi
+spec=$(ls "$example"/*.spec)
 json="$work/hyperfine.json"
 
 hyperfine --warmup 2 --runs "$runs" --export-json "$json" \
     --prepare "rm -rf '$work/copr' '$work/rpmbuild'; mkdir -p '$work/rpmbuild'" \
     -n "rpmbuild -ba" \
-    "rpmbuild -ba --nodeps --quiet --define '_topdir $work/rpmbuild' --define '_sourcedir $example' '$example/hello.spec' >/dev/null 2>&1" \
+    "rpmbuild -ba --nodeps --quiet --define '_topdir $work/rpmbuild' --define '_sourcedir $example' '$spec' >/dev/null 2>&1" \
     -n "copr build" \
     "'$copr' build --quiet --resultdir '$work/copr' '$example'"
 

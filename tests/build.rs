@@ -143,17 +143,26 @@ fn builds_noarch_package_with_subpackages() {
 #[test]
 fn builds_example_c_program_with_json_output() {
     let sb = Sandbox::new();
-    let out = sb
+    let output = sb
         .copr()
         .args(["build", "--output", "json"])
         .arg(example("hello"))
         .assert()
         .success()
         .get_output()
-        .stdout
         .clone();
-    let report = json_of(&out);
+    let report = json_of(&output.stdout);
     assert_eq!(report["state"], "succeeded");
+    // Progress is JSON lines on stderr.
+    let events: Vec<serde_json::Value> = String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(
+        events.iter().any(|e| e["event"] == "stage_finished"
+            && e["stage"] == host_chroot()
+            && e["ok"] == true)
+    );
     assert_eq!(report["package"], "hello");
     let chroot = &report["chroots"][0];
     assert_eq!(chroot["chroot"], host_chroot());
@@ -213,6 +222,10 @@ fn exclusive_arch_skips_the_chroot() {
         .stdout
         .clone();
     let report = json_of(&out);
+    assert_eq!(
+        report["state"], "skipped",
+        "every chroot skipped, as Copr derives it"
+    );
     let chroot = &report["chroots"][0];
     assert_eq!(chroot["state"], "skipped");
     let reason = chroot["reason"].as_str().unwrap();
@@ -368,6 +381,10 @@ fn http_srpm_and_spec_urls_build() {
         "/specs/exclusive.spec".to_string(),
         std::fs::read(fixture("exclusive/exclusive.spec")).unwrap(),
     );
+    let spec = std::fs::read_to_string(fixture("noarch-multi/noarch-multi.spec"))
+        .unwrap()
+        .replace("Release:        4", "Release:        5");
+    files.insert("/specs/noarch-multi.spec".to_string(), spec.into_bytes());
     let server = HttpServer::start(files);
     sb.copr()
         .arg("build")
@@ -376,6 +393,17 @@ fn http_srpm_and_spec_urls_build() {
         .success();
     let dir = only_build_dir(&sb.results(), &host_chroot());
     assert_eq!(check_build_dir(&dir).len(), 4);
+
+    sb.copr()
+        .arg("build")
+        .arg(server.url("/specs/noarch-multi.spec"))
+        .assert()
+        .success();
+    let dir = sb
+        .results()
+        .join(host_chroot())
+        .join("00000002-noarch-multi");
+    assert!(check_build_dir(&dir).contains(&"noarch-multi-2:3.1-5.src".to_string()));
 
     let out = sb
         .copr()
@@ -776,16 +804,27 @@ fn failed_build_prints_the_first_error_and_the_log() {
         .arg(&pkg)
         .assert()
         .code(4)
-        .stderr(contains("error: build failed in"))
-        .stderr(contains("puts_undeclared_typo"))
-        .stderr(contains("00000001-hello/builder-live.log"))
         .get_output()
         .stdout
         .clone();
     let report = json_of(&out);
     assert_eq!(report["state"], "failed");
     assert_eq!(report["chroots"][0]["state"], "failed");
-    let dir = only_build_dir(&sb.results(), &host_chroot());
+    assert!(
+        report["chroots"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("puts_undeclared_typo")
+    );
+    sb.copr()
+        .arg("build")
+        .arg(&pkg)
+        .assert()
+        .code(4)
+        .stderr(contains("error: build failed in"))
+        .stderr(contains("puts_undeclared_typo"))
+        .stderr(contains("00000002-hello/builder-live.log"));
+    let dir = sb.results().join(host_chroot()).join("00000001-hello");
     assert!(!dir.join("success").exists());
     assert!(dir.join("builder-live.log").is_file());
 }

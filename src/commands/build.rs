@@ -43,7 +43,10 @@ pub fn run(global: &GlobalArgs, args: BuildArgs) -> Result<ExitStatus, CliError>
     if report.succeeded() {
         Ok(ExitStatus::Success)
     } else {
-        print_failure(&report);
+        // With --output json the report on stdout carries the failure.
+        if global.output == OutputFormat::Text {
+            print_failure(&report);
+        }
         Ok(ExitStatus::BuildFailed)
     }
 }
@@ -155,6 +158,7 @@ fn merge(a: &[String], b: &[String]) -> Vec<String> {
 
 fn is_remote_git(s: &str) -> bool {
     s.starts_with("git://")
+        || s.starts_with("file://")
         || s.starts_with("ssh://")
         || s.starts_with("git+")
         || (s.starts_with("git@") && s.contains(':'))

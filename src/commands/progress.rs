@@ -5,7 +5,7 @@
 //! and end is printed as a plain line instead, so CI logs still show progress.
 
 use std::collections::HashMap;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -50,12 +50,48 @@ impl TerminalReporter {
     }
 }
 
-/// The reporter for a command: silent with `--quiet`, bars otherwise.
+/// The reporter for a command: silent with `--quiet`, JSON lines on stderr with
+/// `--output json`, bars otherwise.
 pub fn reporter(global: &GlobalArgs) -> SharedReporter {
     if global.quiet {
         crate::reporter::silent()
+    } else if global.output == crate::cli::OutputFormat::Json {
+        Arc::new(JsonLinesReporter {
+            verbose: global.verbose,
+        })
     } else {
         Arc::new(TerminalReporter::new(global.verbose))
+    }
+}
+
+/// Progress as one JSON object per line on stderr (`--output json`), for tools that follow a
+/// build: `{"event":"stage_started","stage":"srpm","detail":"rpmbuild"}`,
+/// `{"event":"stage_finished","stage":"host-x86_64","ok":true,"message":null}`, `log` lines
+/// (with `--verbose`), `info` and `warning`. Byte-level download progress is left out.
+pub struct JsonLinesReporter {
+    verbose: bool,
+}
+
+impl Reporter for JsonLinesReporter {
+    fn event(&self, event: Event<'_>) {
+        let value = match event {
+            Event::StageStarted { stage, detail } => {
+                serde_json::json!({"event": "stage_started", "stage": stage, "detail": detail})
+            }
+            Event::StageFinished { stage, ok, message } => serde_json::json!({
+                "event": "stage_finished", "stage": stage, "ok": ok, "message": message
+            }),
+            Event::LogLine { stage, line } if self.verbose => {
+                serde_json::json!({"event": "log", "stage": stage, "line": line})
+            }
+            Event::Info { message } => serde_json::json!({"event": "info", "message": message}),
+            Event::Warning { message } => {
+                serde_json::json!({"event": "warning", "message": message})
+            }
+            Event::LogLine { .. } | Event::StageProgress { .. } => return,
+        };
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "{value}");
     }
 }
 
@@ -93,8 +129,16 @@ impl Reporter for TerminalReporter {
             }
             Event::StageProgress { stage, done, total } => {
                 if let Some((bar, _)) = self.bars.lock().expect("not poisoned").get(stage) {
-                    if let Some(t) = total {
-                        bar.set_length(t);
+                    // Stage progress is bytes downloaded (the only progress the pipeline reports).
+                    if bar.length() != total {
+                        let template = match total {
+                            Some(t) => {
+                                bar.set_length(t);
+                                "{spinner} {msg} {bytes}/{total_bytes} {elapsed:.dim}"
+                            }
+                            None => "{spinner} {msg} {bytes} {elapsed:.dim}",
+                        };
+                        bar.set_style(ProgressStyle::with_template(template).expect("valid"));
                     }
                     bar.set_position(done);
                 }

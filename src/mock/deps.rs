@@ -535,6 +535,14 @@ pub fn resolve(
         source,
     })?;
     if !chosen.is_empty() {
+        for tool in ["rpm2cpio", "cpio", "unshare"] {
+            if super::which(tool).is_none() {
+                return Err(BackendError::MissingTool {
+                    backend: "sandbox",
+                    tool,
+                });
+            }
+        }
         let downloads = buildroot.with_file_name("downloads");
         for pkg in &chosen {
             let path = match &pkg.location {

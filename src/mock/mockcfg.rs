@@ -389,6 +389,8 @@ impl Backend for Mock {
         fs_err::write(&cfg_path, text).map_err(io_err("cannot write the mock config"))?;
 
         let mut cmd = Command::new(&self.program);
+        // mock is Python: without a terminal it would buffer the live log.
+        cmd.env("PYTHONUNBUFFERED", "1");
         cmd.arg("-r")
             .arg(&cfg_path)
             .arg("--resultdir")

@@ -91,16 +91,29 @@ pub fn run_logged(
 
     let deadline = Instant::now() + limits.timeout;
     let mut killed: Option<(Outcome, Instant)> = None;
+    let mut exited: Option<(ExitStatus, Instant)> = None;
+    let tick = Duration::from_millis(100);
+    let mut last_check = Instant::now();
     loop {
-        match rx.recv_timeout(Duration::from_millis(100)) {
+        match rx.recv_timeout(tick) {
             Ok(line) => {
                 let _ = log.write_all(&line);
                 if capture.len() < CAPTURE_LIMIT {
                     capture.push_str(&String::from_utf8_lossy(&line));
                 }
+                // A chatty build must not delay its timeout or cancel.
+                if last_check.elapsed() < tick {
+                    continue;
+                }
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
             Err(mpsc::RecvTimeoutError::Timeout) => {}
+        }
+        last_check = Instant::now();
+        if exited.is_none()
+            && let Ok(Some(status)) = child.try_wait()
+        {
+            exited = Some((status, Instant::now()));
         }
         match &killed {
             None => {
@@ -114,6 +127,13 @@ pub fn run_logged(
                 if let Some(why) = why {
                     kill_group(pgid);
                     killed = Some((why, Instant::now()));
+                } else if let Some((_, at)) = &exited
+                    && at.elapsed() > Duration::from_secs(2)
+                {
+                    // The command is done but something it left behind still holds the log
+                    // pipe: end the stragglers rather than wait for the timeout.
+                    kill_group(pgid);
+                    break;
                 }
             }
             Some((_, at)) => {
@@ -127,9 +147,12 @@ pub fn run_logged(
         }
     }
     let _ = log.flush();
-    let status = child
-        .wait()
-        .map_err(io_err(&format!("cannot wait for `{program}`")))?;
+    let status = match exited {
+        Some((status, _)) => status,
+        None => child
+            .wait()
+            .map_err(io_err(&format!("cannot wait for `{program}`")))?,
+    };
     if killed.is_some() {
         kill_group(pgid);
     }
@@ -146,5 +169,50 @@ fn kill_group(pgid: i32) {
     // SAFETY: plain syscall; a negative pid addresses the process group.
     unsafe {
         libc::kill(-pgid, libc::SIGKILL);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn straggler_holding_the_log_is_ended() {
+        // The background sleep keeps the pipe open after sh exits; the run must still end
+        // with sh's status, and the sleep must be gone.
+        let marker = format!("{}.{}", 7000 + std::process::id() % 1000, 17);
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c").arg(format!("sleep {marker} & echo started"));
+        let cancel = CancelToken::new();
+        let limits = Limits {
+            timeout: Duration::from_secs(300),
+            cancel: &cancel,
+            memory_limit: None,
+        };
+        let mut log = Vec::new();
+        let mut capture = String::new();
+        let outcome = run_logged(cmd, &limits, &mut log, &mut capture).unwrap();
+        assert!(
+            matches!(outcome, Outcome::Exited(s) if s.success()),
+            "{outcome:?}"
+        );
+        assert_eq!(capture, "started\n");
+        assert_eq!(log, b"started\n");
+        let alive = || {
+            std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+                std::fs::read(e.path().join("cmdline"))
+                    .map(|c| String::from_utf8_lossy(&c).contains(&marker))
+                    .unwrap_or(false)
+            })
+        };
+        // SIGKILL was sent; give a loaded machine time to deliver it.
+        let alive = (0..100).all(|_| {
+            let a = alive();
+            if a {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            a
+        });
+        assert!(!alive, "the background sleep survived");
     }
 }

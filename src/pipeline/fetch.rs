@@ -64,8 +64,14 @@ fn client(timeout: Duration) -> Result<reqwest::blocking::Client, reqwest::Error
 }
 
 /// Download `url` into `dest`, replacing it, giving up after `timeout` (at most
-/// [`MAX_DOWNLOAD_TIME`]). Returns the number of bytes written.
-pub fn download(url: &str, dest: &Path, timeout: Duration) -> Result<u64, FetchError> {
+/// [`MAX_DOWNLOAD_TIME`]). `progress` is told the bytes received so far and the expected total
+/// (when the server sends a length). Returns the number of bytes written.
+pub fn download(
+    url: &str,
+    dest: &Path,
+    timeout: Duration,
+    progress: &dyn Fn(u64, Option<u64>),
+) -> Result<u64, FetchError> {
     let timeout = timeout.min(MAX_DOWNLOAD_TIME);
     let clean = url.split_once('#').map_or(url, |(u, _)| u);
     if !(clean.starts_with("http://") || clean.starts_with("https://")) {
@@ -95,6 +101,7 @@ pub fn download(url: &str, dest: &Path, timeout: Duration) -> Result<u64, FetchE
             status: resp.status().to_string(),
         });
     }
+    let total_len = resp.content_length();
     let tmp = dest.with_extension("part");
     let werr = |source| FetchError::Write {
         path: tmp.clone(),
@@ -117,6 +124,7 @@ pub fn download(url: &str, dest: &Path, timeout: Duration) -> Result<u64, FetchE
         };
         out.write_all(&buf[..n]).map_err(werr)?;
         total += n as u64;
+        progress(total, total_len);
     }
     out.flush().map_err(werr)?;
     drop(out);

@@ -86,8 +86,8 @@ pub struct Captured {
 
 impl Isolated<'_> {
     fn command(&self, argv: &[OsString]) -> Result<Command, IsolateError> {
-        let bwrap = crate::mock::which("bwrap").ok_or(IsolateError::NoBwrap)?;
-        let mut cmd = Command::new(bwrap);
+        let bwrap_path = crate::mock::which("bwrap").ok_or(IsolateError::NoBwrap)?;
+        let mut cmd = Command::new(&bwrap_path);
         cmd.env_clear();
         let home = self.workdir.join(".home");
         let _ = fs_err::create_dir_all(&home);
@@ -107,6 +107,10 @@ impl Isolated<'_> {
             "--unshare-uts",
         ]);
         cmd.args(["--die-with-parent", "--new-session"]);
+        if disable_userns_supported(&bwrap_path) {
+            // No nested user namespaces: a script cannot regain capabilities in one.
+            cmd.arg("--disable-userns");
+        }
         if nix::unistd::geteuid().is_root() {
             cmd.args(["--uid", "1000", "--gid", "1000"]);
         }
@@ -210,6 +214,18 @@ impl Isolated<'_> {
         }
         Ok(Captured { stdout: captured })
     }
+}
+
+/// Whether this bubblewrap has `--disable-userns` (added in 0.8).
+fn disable_userns_supported(bwrap: &Path) -> bool {
+    static SUPPORTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *SUPPORTED.get_or_init(|| {
+        Command::new(bwrap)
+            .arg("--help")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).contains("--disable-userns"))
+            .unwrap_or(false)
+    })
 }
 
 fn forward(reader: impl std::io::Read, is_stdout: bool, tx: mpsc::Sender<(bool, Vec<u8>)>) {

@@ -41,7 +41,7 @@ pub const STAGE_SRPM: &str = "srpm";
 pub enum PipelineError {
     #[error(transparent)]
     Job(#[from] JobError),
-    #[error("{path}")]
+    #[error("cannot access {path}")]
     Io {
         path: PathBuf,
         #[source]
@@ -100,8 +100,12 @@ impl PipelineError {
     /// What the user can do about it, when there is something.
     pub fn hint(&self) -> Option<String> {
         Some(match self {
-            PipelineError::NoSpec { .. } => {
-                "run copr build in a directory with a spec, or give one: copr build path/to/pkg.spec".into()
+            PipelineError::NoSpec { dir } => {
+                let srpms = source::list_with_suffix(dir, ".src.rpm").unwrap_or_default();
+                match srpms.first() {
+                    Some(srpm) => format!("to rebuild the SRPM there: copr build {}", srpm.display()),
+                    None => "run copr build in a directory with a spec, or give one: copr build path/to/pkg.spec".into(),
+                }
             }
             PipelineError::AmbiguousSpec { .. } => "choose one with --spec NAME.spec".into(),
             PipelineError::MissingTool { hint, .. } => (*hint).to_string(),
@@ -111,10 +115,9 @@ impl PipelineError {
             PipelineError::NoMakefile { .. } => {
                 "add a .copr/Makefile with an `srpm` target, or use --method rpmbuild".into()
             }
-            PipelineError::Chroot(_) => format!(
-                "build for this host with --chroot host-{}",
-                host_arch()
-            ),
+            PipelineError::Chroot(_) => {
+                format!("build for this host with --chroot host-{}", host_arch())
+            }
             PipelineError::BuildIdTaken { .. } => {
                 "use another --resultdir, or drop build_id from the job spec".into()
             }
@@ -216,7 +219,7 @@ pub struct BuildReport {
 impl BuildReport {
     /// True when the SRPM and every chroot that was not skipped succeeded.
     pub fn succeeded(&self) -> bool {
-        self.state == State::Succeeded
+        matches!(self.state, State::Succeeded | State::Skipped)
     }
 }
 
@@ -657,18 +660,22 @@ pub fn preflight(job: &JobSpec, backend: &dyn Backend) -> Result<(), PipelineErr
 }
 
 /// A build's state from its parts, as Copr derives it: canceled if anything was canceled, else
-/// failed if the SRPM or any chroot failed, else succeeded (skipped chroots do not fail it).
+/// failed if the SRPM or any chroot failed, else succeeded when any chroot succeeded, else
+/// skipped (every chroot excluded by ExclusiveArch/ExcludeArch).
 fn overall_state(report: &BuildReport) -> State {
-    let states = std::iter::once(report.srpm.state).chain(report.chroots.iter().map(|c| c.state));
-    let mut out = State::Succeeded;
-    for s in states {
-        match s {
-            State::Canceled => return State::Canceled,
-            State::Failed => out = State::Failed,
-            _ => {}
-        }
+    let states: Vec<State> = std::iter::once(report.srpm.state)
+        .chain(report.chroots.iter().map(|c| c.state))
+        .collect();
+    if states.contains(&State::Canceled) {
+        State::Canceled
+    } else if states.contains(&State::Failed) {
+        State::Failed
+    } else if !report.chroots.is_empty() && report.chroots.iter().all(|c| c.state == State::Skipped)
+    {
+        State::Skipped
+    } else {
+        State::Succeeded
     }
-    out
 }
 
 /// Run a job end to end: source, SRPM, one binary build per chroot, results.
@@ -693,7 +700,14 @@ pub fn build(
             detail: Some(&job.source.describe()),
         },
     );
-    let fetched = match source::fetch(job, &work.path, &opts.resultdir) {
+    let progress = |done, total| {
+        opts.reporter.event(Event::StageProgress {
+            stage: STAGE_SOURCE,
+            done,
+            total,
+        })
+    };
+    let fetched = match source::fetch(job, &work.path, &opts.resultdir, &progress) {
         Ok(f) => f,
         Err(e) => {
             emit(
@@ -935,7 +949,14 @@ pub fn make_srpm(
             detail: Some(&job.source.describe()),
         },
     );
-    let fetched = match source::fetch(job, &work.path, &outdir) {
+    let progress = |done, total| {
+        opts.reporter.event(Event::StageProgress {
+            stage: STAGE_SOURCE,
+            done,
+            total,
+        })
+    };
+    let fetched = match source::fetch(job, &work.path, &outdir, &progress) {
         Ok(f) => f,
         Err(e) => {
             drop(work);

@@ -165,7 +165,14 @@ pub fn check(job: &JobSpec) -> Result<(), PipelineError> {
                 return Err(PipelineError::BadUrl(url.clone()));
             }
         }
-        Source::Git { .. } => {}
+        Source::Git { url, .. } => {
+            let local = Path::new(url);
+            if local.is_absolute() && !local.exists() {
+                return Err(PipelineError::SourceNotFound {
+                    path: local.to_path_buf(),
+                });
+            }
+        }
         Source::Custom { script, .. } => {
             if !script.is_file() {
                 return Err(PipelineError::SourceNotFound {
@@ -179,7 +186,12 @@ pub fn check(job: &JobSpec) -> Result<(), PipelineError> {
 
 /// Fetch the source into `workdir`: download a URL, clone a git repository, copy a local tree an
 /// SRPM method will write into. Local specs and SRPMs are used in place (read-only).
-pub fn fetch(job: &JobSpec, workdir: &Path, resultdir: &Path) -> Result<Fetched, PipelineError> {
+pub fn fetch(
+    job: &JobSpec,
+    workdir: &Path,
+    resultdir: &Path,
+    progress: &dyn Fn(u64, Option<u64>),
+) -> Result<Fetched, PipelineError> {
     match &job.source {
         Source::Srpm { path } => Ok(Fetched::Srpm(path.clone())),
         Source::Spec { path } => Ok(Fetched::Spec {
@@ -208,7 +220,7 @@ pub fn fetch(job: &JobSpec, workdir: &Path, resultdir: &Path) -> Result<Fetched,
             fs_err::create_dir_all(&dir).map_err(PipelineError::from_io)?;
             let name = url_file_name(url).unwrap_or_else(|| "download".to_string());
             let dest = dir.join(&name);
-            fetch::download(url, &dest, Duration::from_secs(job.timeout))?;
+            fetch::download(url, &dest, Duration::from_secs(job.timeout), progress)?;
             if is_rpm(&dest) {
                 read_header(&dest)?;
                 return Ok(Fetched::Srpm(dest));
@@ -386,7 +398,7 @@ impl MethodCtx<'_> {
                 let mut out_arg = OsString::from("outdir=");
                 out_arg.push(&outdir);
                 let cmd = vec![
-                    OsString::from("make"),
+                    tool_path("make"),
                     OsString::from("-f"),
                     os(&makefile),
                     OsString::from("srpm"),
@@ -397,7 +409,8 @@ impl MethodCtx<'_> {
                 self.isolated(&pkgdir, true).run(&cmd, log)?;
             }
             SrpmMethod::Rpkg => {
-                let mut cmd = argv(["rpkg", "srpm", "--outdir"]);
+                let mut cmd = vec![tool_path("rpkg")];
+                cmd.extend(argv(["srpm", "--outdir"]));
                 cmd.push(os(&outdir));
                 if let Some(spec) = self.spec_opt() {
                     cmd.push("--spec".into());
@@ -407,7 +420,7 @@ impl MethodCtx<'_> {
                 self.isolated(&pkgdir, true).run(&cmd, log)?;
             }
             SrpmMethod::Tito | SrpmMethod::TitoTest => {
-                let mut cmd = argv(["tito", "build"]);
+                let mut cmd = vec![tool_path("tito"), "build".into()];
                 if self.job.method == SrpmMethod::TitoTest {
                     cmd.push("--test".into());
                 }
@@ -557,10 +570,19 @@ impl MethodCtx<'_> {
                 &url,
                 &staging.join(&name),
                 Duration::from_secs(self.job.timeout),
+                &|_, _| {},
             )?;
         }
         Ok(staging)
     }
+}
+
+/// The tool as found in the caller's PATH (the isolated command gets a fixed system PATH, so a
+/// tool installed elsewhere, e.g. in a virtualenv, is named by its full path).
+fn tool_path(tool: &str) -> OsString {
+    crate::mock::which(tool)
+        .map(PathBuf::into_os_string)
+        .unwrap_or_else(|| tool.into())
 }
 
 /// `--define`s passed to rpm for the job's macros and `--with`/`--without` conditionals.
