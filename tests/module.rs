@@ -77,7 +77,7 @@ fn errors_name_the_offending_line() {
     }
 }
 
-/// A result directory with hello-a, hello-b (requires hello-a) and hello-extra, each built once;
+/// A result directory with hello-a, hello-b (epoch 2, requires hello-a) and hello-extra, each built once;
 /// hello-a built a second time (the newer build must be the one released) and one failed build.
 fn sample_resultdir(tmp: &Path) -> std::path::PathBuf {
     let res = tmp.join("results");
@@ -87,6 +87,7 @@ fn sample_resultdir(tmp: &Path) -> std::path::PathBuf {
     let mut b = Pkg::new("hello-b");
     b.requires = vec!["hello-a"];
     b.license = "Apache-2.0";
+    b.epoch = Some(2);
     add_build(&res, chroot, 2, &b, &top, true);
     add_build(&res, chroot, 3, &Pkg::new("hello-extra"), &top, true);
     let mut a2 = Pkg::new("hello-a");
@@ -154,6 +155,10 @@ fn release_is_valid_and_dnf_installs_a_profile() {
     let doc = std::fs::read_to_string(&out).unwrap();
     // The latest successful build of hello-a (release 2; release 3 failed).
     assert!(doc.contains("hello-a-0:1.0-2.noarch"), "{doc}");
+    assert!(
+        doc.contains("hello-b-2:1.0-1.noarch"),
+        "epoch missing:\n{doc}"
+    );
     assert!(
         !doc.contains("hello-a-0:1.0-1.noarch") && !doc.contains("1.0-3"),
         "{doc}"

@@ -26,6 +26,7 @@ pub struct Pkg {
     pub version: &'static str,
     pub release: &'static str,
     pub license: &'static str,
+    pub epoch: Option<u32>,
     pub requires: Vec<&'static str>,
     pub build_requires: Vec<&'static str>,
 }
@@ -50,6 +51,9 @@ impl Pkg {
             r = self.release,
             l = self.license
         );
+        if let Some(e) = self.epoch {
+            s.push_str(&format!("Epoch: {e}\n"));
+        }
         for r in &self.requires {
             s.push_str(&format!("Requires: {r}\n"));
         }
