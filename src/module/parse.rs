@@ -62,6 +62,10 @@ pub struct Parsed {
 /// Parse and validate a modulemd YAML stream (any number of `modulemd` v2 and
 /// `modulemd-defaults` v1 documents).
 pub fn parse_index(text: &str) -> Result<Parsed, InvalidModulemd> {
+    // libmodulemd lets the last of duplicate keys win inside documents; do the same (with a
+    // warning) by blanking the earlier ones, which keeps every line where it was.
+    let (text, shadowed) = drop_shadowed_keys(text);
+    let text = text.as_str();
     // Syntax first, over the whole stream, so libyaml's locations are file lines.
     for doc in serde_yaml::Deserializer::from_str(text) {
         if let Err(e) = serde::Deserialize::deserialize(doc).map(|_: serde_yaml::Value| ()) {
@@ -71,7 +75,10 @@ pub fn parse_index(text: &str) -> Result<Parsed, InvalidModulemd> {
         }
     }
 
-    let mut parsed = Parsed::default();
+    let mut parsed = Parsed {
+        warnings: shadowed,
+        ..Default::default()
+    };
     let mut errors = Vec::new();
     for chunk in split_documents(text) {
         if let Err(mut e) = parse_chunk(&chunk, &mut parsed) {
@@ -669,6 +676,130 @@ pub fn is_nevra(s: &str) -> bool {
         return false;
     };
     epoch.as_bytes().first().is_some_and(u8::is_ascii_digit)
+}
+
+/// Blank the earlier occurrences of block-style keys that appear twice in the same mapping below
+/// the top level (where libmodulemd keeps the last one). Top-level duplicates, modules named twice
+/// in a dependency (libmodulemd rejects both), duplicates inside flow collections and earlier keys
+/// that open a list item are left for the parser to reject.
+fn drop_shadowed_keys(text: &str) -> (String, Vec<Diagnostic>) {
+    static KEY: LazyLock<regex::Regex> = LazyLock::new(|| {
+        regex::Regex::new(r#"^("[^"]*"|'[^']*'|[^\s"'#\-\[\{][^:#]*?)\s*:(\s|$)"#)
+            .expect("valid regex")
+    });
+    let lines: Vec<&str> = text.lines().collect();
+    let mut blank = vec![false; lines.len()];
+    let mut warnings = Vec::new();
+    // (column, segment, is_sequence_item)
+    let mut stack: Vec<(usize, String, bool)> = Vec::new();
+    let mut counters: HashMap<Vec<String>, usize> = HashMap::new();
+    // path → (line index, column, opened by `- `)
+    let mut seen: HashMap<Vec<String>, (usize, usize, bool)> = HashMap::new();
+    let mut block_scalar: Option<usize> = None;
+    for (i, raw) in lines.iter().enumerate() {
+        let trimmed = raw.trim();
+        if trimmed == "---" || trimmed.starts_with("--- ") || trimmed == "..." {
+            stack.clear();
+            counters.clear();
+            seen.clear();
+            block_scalar = None;
+            continue;
+        }
+        let indent = raw.len() - raw.trim_start().len();
+        if let Some(b) = block_scalar {
+            if trimmed.is_empty() || indent > b {
+                continue;
+            }
+            block_scalar = None;
+        }
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let mut col = indent;
+        let mut content = trimmed;
+        let mut dashed = false;
+        while content == "-" || content.starts_with("- ") {
+            while stack
+                .last()
+                .is_some_and(|t| t.0 > col || (t.0 == col && t.2))
+            {
+                stack.pop();
+            }
+            let parent: Vec<String> = stack.iter().map(|e| e.1.clone()).collect();
+            let n = counters.entry(parent).or_insert(0);
+            stack.push((col, n.to_string(), true));
+            *n += 1;
+            let after = content[1..].trim_start();
+            col += content.len() - after.len();
+            content = after;
+            dashed = true;
+        }
+        let Some(m) = KEY.captures(content) else {
+            continue;
+        };
+        let key = m[1]
+            .trim()
+            .trim_matches(|c| c == '"' || c == '\'')
+            .to_string();
+        while stack.last().is_some_and(|t| t.0 >= col) {
+            stack.pop();
+        }
+        stack.push((col, key.clone(), false));
+        let path: Vec<String> = stack.iter().map(|e| e.1.clone()).collect();
+        counters.remove(&path);
+        let value = content[m.get(0).map_or(0, |x| x.end())..].trim();
+        if value.starts_with('|') || value.starts_with('>') {
+            block_scalar = Some(col);
+        }
+        // libmodulemd rejects a module named twice in a dependency ("nested set").
+        let in_dependency = path.len() > 3
+            && path[1] == "dependencies"
+            && (path[3] == "buildrequires" || path[3] == "requires");
+        if let Some((first, first_col, first_dashed)) = seen.get(&path).copied()
+            && col > 0
+            && !first_dashed
+            && !in_dependency
+        {
+            // The earlier key's block: its line and every deeper line after it.
+            let mut end = first + 1;
+            while end < i {
+                let l = lines[end];
+                let t = l.trim();
+                if !t.is_empty()
+                    && !t.starts_with('#')
+                    && l.len() - l.trim_start().len() <= first_col
+                {
+                    break;
+                }
+                end += 1;
+            }
+            for b in blank.iter_mut().take(end).skip(first) {
+                *b = true;
+            }
+            warnings.push(Diagnostic {
+                line: Some(first + 1),
+                column: None,
+                message: format!(
+                    "`{}` is given again on line {}; the later value wins",
+                    path.join("."),
+                    i + 1
+                ),
+            });
+            seen.retain(|p, _| !p.starts_with(&path));
+        }
+        seen.insert(path, (i, col, dashed));
+    }
+    if warnings.is_empty() {
+        return (text.to_string(), warnings);
+    }
+    let mut out = String::with_capacity(text.len());
+    for (i, l) in lines.iter().enumerate() {
+        if !blank[i] {
+            out.push_str(l);
+        }
+        out.push('\n');
+    }
+    (out, warnings)
 }
 
 /// Maps YAML paths (keys and sequence indexes) of block-style YAML to 1-based file lines.
