@@ -172,8 +172,8 @@ complete -c copr -n "__fish_copr_using_subcommand build" -s r -l chroot -d 'Chro
 complete -c copr -n "__fish_copr_using_subcommand build" -l resultdir -d 'Directory that receives the results (Copr\'s layout) and the repository of earlier builds' -r -F
 complete -c copr -n "__fish_copr_using_subcommand build" -l repo -d 'Extra repository for BuildRequires: an http(s) base URL or a local directory (repeatable)' -r
 complete -c copr -n "__fish_copr_using_subcommand build" -l buildroot-pkg -d 'Extra package to install into the buildroot (repeatable)' -r
-complete -c copr -n "__fish_copr_using_subcommand build" -l memory-limit -d 'Memory limit of the build\'s processes, in bytes' -r
-complete -c copr -n "__fish_copr_using_subcommand build" -l job -d 'Run the job spec in FILE (TOML) instead of resolving SOURCE and flags' -r -F
+complete -c copr -n "__fish_copr_using_subcommand build" -l memory-limit -d 'Memory limit of the build\'s processes: bytes, or with a K/M/G/T suffix (e.g. 4G)' -r
+complete -c copr -n "__fish_copr_using_subcommand build" -l job -d 'Run the job spec in FILE (TOML, or JSON for `*.json`) instead of resolving SOURCE and flags' -r -F
 complete -c copr -n "__fish_copr_using_subcommand build" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
 json\t'Machine-readable JSON on stdout'"
 complete -c copr -n "__fish_copr_using_subcommand build" -l git -d 'Treat SOURCE as a git repository even when it is a local directory'

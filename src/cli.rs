@@ -351,15 +351,15 @@ pub struct BuildArgs {
     #[arg(long)]
     pub nodeps: bool,
 
-    /// Memory limit of the build's processes, in bytes.
-    #[arg(long, value_name = "BYTES")]
+    /// Memory limit of the build's processes: bytes, or with a K/M/G/T suffix (e.g. 4G).
+    #[arg(long, value_name = "SIZE", value_parser = crate::mock::hostconfig::parse_size)]
     pub memory_limit: Option<u64>,
 
     /// Print the resolved job spec (TOML, or JSON with --output json) instead of building.
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Run the job spec in FILE (TOML) instead of resolving SOURCE and flags.
+    /// Run the job spec in FILE (TOML, or JSON for `*.json`) instead of resolving SOURCE and flags.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["source", "method", "git", "committish", "subdir", "spec", "chroots"])]
     pub job: Option<std::path::PathBuf>,
 }

@@ -220,6 +220,12 @@ pub enum JobError {
     Version { found: u32 },
     #[error("job spec has no chroots")]
     NoChroots,
+    #[error("`{}` must be a relative path inside the source tree", .0.display())]
+    OutsideTree(PathBuf),
+    #[error("chroot `{0}` is listed more than once")]
+    DuplicateChroot(String),
+    #[error("`{0}` is not a chroot name")]
+    BadChroot(String),
     #[error("the custom method needs a `custom` source (a script), not {0}")]
     CustomNeedsScript(String),
     #[error("a `custom` source needs the custom method, not `{0}`")]
@@ -257,12 +263,15 @@ impl JobSpec {
         }
     }
 
-    /// Read a TOML job spec file and validate it.
-    pub fn from_toml_file(path: &Path) -> Result<JobSpec, JobError> {
+    /// Read a job spec file (TOML; JSON when the name ends in `.json`) and validate it.
+    pub fn from_file(path: &Path) -> Result<JobSpec, JobError> {
         let text = fs_err::read_to_string(path).map_err(|source| JobError::Read {
             path: path.to_path_buf(),
             source,
         })?;
+        if path.extension().is_some_and(|e| e == "json") {
+            return JobSpec::from_json(&text);
+        }
         let spec: JobSpec = toml::from_str(&text).map_err(|source| JobError::ParseToml {
             path: path.to_path_buf(),
             source,
@@ -296,6 +305,14 @@ impl JobSpec {
         if self.chroots.is_empty() {
             return Err(JobError::NoChroots);
         }
+        for (i, c) in self.chroots.iter().enumerate() {
+            if c.is_empty() || c.contains('/') || c.starts_with('.') {
+                return Err(JobError::BadChroot(c.clone()));
+            }
+            if self.chroots[..i].contains(c) {
+                return Err(JobError::DuplicateChroot(c.clone()));
+            }
+        }
         match (&self.source, self.method) {
             (Source::Custom { .. }, SrpmMethod::Custom) => {}
             (Source::Custom { .. }, m) => return Err(JobError::ScriptNeedsCustom(m.as_str())),
@@ -308,6 +325,24 @@ impl JobSpec {
                     source_desc: s.describe(),
                 });
             }
+        }
+        let inside = |p: &Path| {
+            !p.is_absolute()
+                && p.components()
+                    .all(|c| !matches!(c, std::path::Component::ParentDir))
+        };
+        match &self.source {
+            Source::Git { subdir, spec, .. } => {
+                for p in [subdir, spec].into_iter().flatten() {
+                    if !inside(p) {
+                        return Err(JobError::OutsideTree(p.clone()));
+                    }
+                }
+            }
+            Source::Dir { spec: Some(p), .. } if !inside(p) => {
+                return Err(JobError::OutsideTree(p.clone()));
+            }
+            _ => {}
         }
         for name in self.macros.keys() {
             let name = name.strip_prefix('%').unwrap_or(name);
@@ -446,6 +481,10 @@ mod tests {
         assert!(job.validate().is_err());
         job.method = SrpmMethod::Rpmbuild;
         assert!(job.validate().is_ok());
+        job.chroots = vec!["host-x86_64".into(), "host-x86_64".into()];
+        assert!(matches!(job.validate(), Err(JobError::DuplicateChroot(_))));
+        job.chroots = vec!["../../etc".into()];
+        assert!(matches!(job.validate(), Err(JobError::BadChroot(_))));
         job.chroots.clear();
         assert!(matches!(job.validate(), Err(JobError::NoChroots)));
     }

@@ -78,6 +78,19 @@ fn dry_run_resolves_copr_toml_and_flags() {
     let json = json_of(&again);
     assert_eq!(json["source"]["spec"], "two.spec");
     assert_eq!(json["timeout"], 900);
+    // The JSON form (the wire format) is accepted as a job file too.
+    let json_file = sb.root().join("job.json");
+    std::fs::write(&json_file, &again).unwrap();
+    let third = sb
+        .copr()
+        .args(["build", "--dry-run", "--job"])
+        .arg(&json_file)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(String::from_utf8(third).unwrap(), text);
     assert!(!sb.results().exists(), "a dry run writes nothing");
 }
 
@@ -1021,4 +1034,89 @@ fn dry_run_of_the_example_snapshot() {
     insta::with_settings!({filters => vec![(root, "[CHECKOUT]")]}, {
         insta::assert_snapshot!(text);
     });
+}
+
+/// `--define` and `--with` reach both the SRPM and the binary build: the release comes from a
+/// defined macro and a `%bcond_with` subpackage appears only with `--with`.
+#[test]
+fn defines_and_conditionals_reach_the_build() {
+    let sb = Sandbox::new();
+    let pkg = sb.root().join("conds");
+    std::fs::create_dir_all(&pkg).unwrap();
+    std::fs::write(
+        pkg.join("conds.spec"),
+        "%bcond_with extra\nName: conds\nVersion: 1\nRelease: %{?myrel}%{!?myrel:1}\nSummary: s\nLicense: MIT\nBuildArch: noarch\n%description\nd\n%if %{with extra}\n%package extra\nSummary: x\n%description extra\nx\n%files extra\n%{_datadir}/conds/extra\n%endif\n%prep\n%build\n%install\nmkdir -p %{buildroot}%{_datadir}/conds\necho 1 > %{buildroot}%{_datadir}/conds/main\n%if %{with extra}\necho 1 > %{buildroot}%{_datadir}/conds/extra\n%endif\n%files\n%{_datadir}/conds/main\n",
+    )
+    .unwrap();
+    sb.copr()
+        .args(["build", "--define", "myrel 9", "--with", "extra"])
+        .arg(&pkg)
+        .assert()
+        .success();
+    let dir = only_build_dir(&sb.results(), &host_chroot());
+    assert_eq!(
+        check_build_dir(&dir),
+        vec![
+            "conds-1-9.noarch",
+            "conds-1-9.src",
+            "conds-extra-1-9.noarch"
+        ]
+    );
+}
+
+/// A git repository's copr.toml names the spec to build when the job does not.
+#[test]
+fn git_tree_copr_toml_chooses_the_spec() {
+    let sb = Sandbox::new();
+    let repo = sb.copy_fixture("two-specs");
+    std::fs::write(repo.join("copr.toml"), "spec = \"two.spec\"\n").unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-q", "-m", "two specs"]);
+    let out = sb
+        .copr()
+        .args(["srpm", "--git", "--outdir"])
+        .arg(sb.root().join("out"))
+        .arg(&repo)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let srpm = PathBuf::from(String::from_utf8(out).unwrap().trim());
+    assert_eq!(nevra(&srpm), "other-2:3.1-4.src");
+}
+
+/// make-srpm on a local directory works on a private copy that leaves out the result directory
+/// inside the tree, so a second build does not copy the first one's results.
+#[test]
+fn make_srpm_on_a_local_tree_with_results_inside() {
+    let sb = Sandbox::new();
+    let tree = sb.cwd();
+    std::fs::create_dir_all(tree.join(".copr")).unwrap();
+    std::fs::write(
+        tree.join(".copr/Makefile"),
+        "srpm:\n\ttest ! -e copr-results\n\trpmbuild -bs --define \"_srcrpmdir $(outdir)\" --define \"_topdir $(CURDIR)/top\" $(spec)\n",
+    )
+    .unwrap();
+    std::fs::copy(
+        fixture("noarch-multi/noarch-multi.spec"),
+        tree.join("noarch-multi.spec"),
+    )
+    .unwrap();
+    for id in ["00000001", "00000002"] {
+        sb.copr()
+            .args(["build", "--method", "make-srpm"])
+            .assert()
+            .success();
+        let dir = sb
+            .results()
+            .join(host_chroot())
+            .join(format!("{id}-noarch-multi"));
+        assert_eq!(check_build_dir(&dir).len(), 4);
+    }
+    assert!(
+        !tree.join("top").exists(),
+        "the tree itself is not written to"
+    );
 }

@@ -14,7 +14,7 @@ use crate::repo::publish::{LocalPublishReport, PublishOptions, publish_local_res
 
 pub fn run(global: &GlobalArgs, args: BuildArgs) -> Result<ExitStatus, CliError> {
     let job = match &args.job {
-        Some(file) => JobSpec::from_toml_file(file).map_err(job_error)?,
+        Some(file) => JobSpec::from_file(file).map_err(job_error)?,
         None => resolve(&args)?,
     };
     if args.dry_run {
@@ -121,9 +121,9 @@ fn resolve(args: &BuildArgs) -> Result<JobSpec, CliError> {
     let (mut job, toml) = resolve_source(&args.source)?;
     let toml = toml.unwrap_or_default();
     job.chroots = if !args.chroots.is_empty() {
-        args.chroots.clone()
+        merge(&[], &args.chroots)
     } else if !toml.chroots.is_empty() {
-        toml.chroots.clone()
+        merge(&[], &toml.chroots)
     } else {
         vec![format!("host-{}", host_arch())]
     };

@@ -358,14 +358,15 @@ fn emit(opts: &RunOptions, event: Event<'_>) {
     opts.reporter.event(event);
 }
 
-/// Resolve the backend-independent parts of a job, fetch its source and make its SRPM into
-/// `srpm-builds/<id>/`. Returns the report so far, the SRPM's header facts and the work dir.
+/// The outcome of the SRPM stage: its report, the build id it allocated, and the SRPM's header
+/// facts when it produced one.
 struct SrpmStage {
     report: SrpmReport,
     build_id: u64,
     header: Option<SrpmFacts>,
 }
 
+/// What the binary builds need to know of the SRPM.
 struct SrpmFacts {
     path: PathBuf,
     nevra: Nevra,
@@ -376,6 +377,13 @@ struct SrpmFacts {
 fn srpm_facts(path: &Path) -> Result<SrpmFacts, PipelineError> {
     let meta = read_header(path)?;
     let nevra = nevra_of(&meta, path)?;
+    // The name becomes a directory name (`<id>-<name>`): refuse anything that could escape.
+    if nevra.name.is_empty() || nevra.name.contains('/') || nevra.name.starts_with('.') {
+        return Err(PipelineError::BadRpm {
+            path: path.to_path_buf(),
+            reason: format!("`{}` is not a valid package name", nevra.name),
+        });
+    }
     let list = |tag| {
         meta.header
             .get_entry_data_as_string_array(tag)
@@ -486,6 +494,8 @@ fn with_copr_macros(job: &JobSpec, build_id: u64) -> JobSpec {
     job
 }
 
+/// Allocate the build id, run the SRPM method and build the SRPM into `srpm-builds/<id>/`
+/// with its live log, `results.json` and `success` marker. A failure is reported, not returned.
 fn run_srpm_stage(
     job: &JobSpec,
     backend: &dyn Backend,

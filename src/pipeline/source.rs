@@ -367,6 +367,14 @@ impl MethodCtx<'_> {
         }
     }
 
+    /// The spec to use in a fetched tree: the job's, else `spec` from the tree's copr.toml.
+    fn tree_spec(&self, pkgdir: &Path) -> Result<Option<PathBuf>, PipelineError> {
+        if let Some(s) = self.spec_opt() {
+            return Ok(Some(s.to_path_buf()));
+        }
+        Ok(crate::job::CoprToml::load(pkgdir)?.and_then(|t| t.spec))
+    }
+
     /// Run the job's SRPM method on a fetched source.
     pub fn run(&self, fetched: Fetched, log: &mut dyn Write) -> Result<SrpmInput, MethodError> {
         let (root, pkgdir) = match fetched {
@@ -379,7 +387,7 @@ impl MethodCtx<'_> {
         fs_err::create_dir_all(&outdir).map_err(PipelineError::from_io)?;
         match self.job.method {
             SrpmMethod::Rpmbuild => {
-                let spec = find_spec(&pkgdir, self.spec_opt())?;
+                let spec = find_spec(&pkgdir, self.tree_spec(&pkgdir)?.as_deref())?;
                 return Ok(SrpmInput::Spec {
                     spec,
                     sources: pkgdir,
@@ -390,7 +398,7 @@ impl MethodCtx<'_> {
                 if !makefile.is_file() {
                     return Err(PipelineError::NoMakefile { path: makefile }.into());
                 }
-                let spec = find_spec(&pkgdir, self.spec_opt())
+                let spec = find_spec(&pkgdir, self.tree_spec(&pkgdir)?.as_deref())
                     .map(|p| p.into_os_string())
                     .unwrap_or_default();
                 let mut spec_arg = OsString::from("spec=");
@@ -412,9 +420,9 @@ impl MethodCtx<'_> {
                 let mut cmd = vec![tool_path("rpkg")];
                 cmd.extend(argv(["srpm", "--outdir"]));
                 cmd.push(os(&outdir));
-                if let Some(spec) = self.spec_opt() {
+                if let Some(spec) = self.tree_spec(&pkgdir)? {
                     cmd.push("--spec".into());
-                    cmd.push(os(spec));
+                    cmd.push(os(&spec));
                 }
                 self.log_cmd(log, &cmd);
                 self.isolated(&pkgdir, true).run(&cmd, log)?;
