@@ -206,14 +206,23 @@ fn run(
     // the lock is released when the file is closed at the end of the run.
     let lock_path = repodata.join(".copr-lock");
     let _lock = lock_exclusive(&lock_path).map_err(CreaterepoError::io(&lock_path))?;
-    let cache = if opts.update {
-        Cache::load(&repodata)
-    } else {
-        None
-    };
+    // Loading the cache and walking the tree are independent: do them side by side.
+    let (cache, files) = rayon::join(
+        || {
+            if opts.update {
+                Cache::load(&repodata)
+            } else {
+                None
+            }
+        },
+        || find_packages(dir),
+    );
     let mut cache = cache.unwrap_or_default();
-    tracing::debug!(ms = started.elapsed().as_millis() as u64, "cache loaded");
-    let files = find_packages(dir)?;
+    let files = files?;
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        "cache loaded, tree walked"
+    );
     reporter.event(Event::StageStarted {
         stage: "createrepo",
         detail: Some(&format!("{} packages", files.len())),
@@ -324,38 +333,45 @@ fn run(
     let mut written: Vec<PathBuf> = Vec::new();
     let result = (|| {
         let mut records = Vec::new();
-        for (k, kind) in kinds.iter().enumerate() {
-            let head = kind.head(entries.len());
-            let tail = kind.tail();
-            let parts: Vec<&[u8]> = blobs[k * groups.len()..(k + 1) * groups.len()]
-                .iter()
-                .map(|(_, b)| b.as_bytes())
-                .collect();
-            let mut open = Sha256::new();
-            let mut open_size = head.len() as u64 + tail.len() as u64;
-            open.update(head.as_bytes());
-            for e in &entries {
-                let f = kind.fragment(e);
-                open.update(f);
-                open_size += f.len() as u64;
-            }
-            open.update(tail.as_bytes());
-            let head_c = compression.compress(head.as_bytes());
-            let tail_c = compression.compress(tail.as_bytes());
-            let mut all = Vec::with_capacity(
-                head_c.len() + tail_c.len() + parts.iter().map(|p| p.len()).sum::<usize>(),
-            );
-            all.extend_from_slice(&head_c);
-            for p in &parts {
-                all.extend_from_slice(p);
-            }
-            all.extend_from_slice(&tail_c);
+        // Assemble and checksum the three files in parallel, then write them.
+        let assembled: Vec<(Vec<u8>, String, u64)> = kinds
+            .par_iter()
+            .enumerate()
+            .map(|(k, kind)| {
+                let head = kind.head(entries.len());
+                let tail = kind.tail();
+                let mut open = Sha256::new();
+                let mut open_size = head.len() as u64 + tail.len() as u64;
+                open.update(head.as_bytes());
+                for e in &entries {
+                    let f = kind.fragment(e);
+                    open.update(f);
+                    open_size += f.len() as u64;
+                }
+                open.update(tail.as_bytes());
+                let parts = &blobs[k * groups.len()..(k + 1) * groups.len()];
+                let head_c = compression.compress(head.as_bytes());
+                let tail_c = compression.compress(tail.as_bytes());
+                let mut all = Vec::with_capacity(
+                    head_c.len()
+                        + tail_c.len()
+                        + parts.iter().map(|(_, p)| p.as_bytes().len()).sum::<usize>(),
+                );
+                all.extend_from_slice(&head_c);
+                for (_, p) in parts {
+                    all.extend_from_slice(p.as_bytes());
+                }
+                all.extend_from_slice(&tail_c);
+                (all, hex::encode(open.finalize()), open_size)
+            })
+            .collect();
+        for (kind, (all, open_checksum, open_size)) in kinds.iter().zip(assembled) {
             let rec = write_record(
                 &repodata,
                 kind.name(),
                 &format!("xml.{}", compression.suffix()),
                 &all,
-                hex::encode(open.finalize()),
+                open_checksum,
                 open_size,
                 &mut written,
             )?;
