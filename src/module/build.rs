@@ -375,6 +375,12 @@ pub fn build_groups(
             });
         }
     }
+    if built.is_empty() {
+        return Err(ModuleError::BadSpec(format!(
+            "no component is built for {}: the `arches` of every component exclude it",
+            pipeline::chroot_arch(chroot)
+        )));
+    }
     Ok(built)
 }
 
