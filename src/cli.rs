@@ -112,6 +112,8 @@ pub enum Command {
     BuildPackage(BuildPackageArgs),
     /// Build from a Git or SVN repository.
     Buildscm(BuildScmArgs),
+    /// Release a module from builds, build a module from modulemd, or check modulemd files.
+    Module(ModuleArgs),
 }
 
 /// Arguments of `copr completions`.
@@ -1095,4 +1097,152 @@ pub struct BuildScmArgs {
 fn parse_bool_arg(v: &str) -> Result<bool, String> {
     crate::client::config::parse_bool(v)
         .ok_or_else(|| format!("`{v}` is not a boolean (true/false)"))
+}
+
+// ---- modules ----
+
+/// Arguments of `copr module`.
+#[derive(Debug, Args)]
+pub struct ModuleArgs {
+    #[command(subcommand)]
+    pub command: ModuleCommand,
+}
+
+/// Subcommands of `copr module`.
+#[derive(Debug, Subcommand)]
+pub enum ModuleCommand {
+    /// Release a module (modulemd v2 + defaults) from the latest successful builds and publish it
+    /// as `modules.yaml` in each chroot's repository.
+    Release(Box<ModuleReleaseArgs>),
+    /// Build a module's components in buildorder from a modulemd v2 file, then release it.
+    Build(ModuleBuildArgs),
+    /// Check modulemd files (modulemd v2, modulemd-defaults v1); errors name their line.
+    Validate(ModuleValidateArgs),
+    /// List the modules released from a result directory.
+    List(ModuleListArgs),
+}
+
+/// Arguments of `copr module release` (`--version` is the module version here).
+#[derive(Debug, Args)]
+#[command(disable_version_flag = true)]
+pub struct ModuleReleaseArgs {
+    /// Project on a copr server, `[OWNER/]PROJECT` (remote releases are not available yet; use
+    /// --resultdir).
+    #[arg(value_name = "[OWNER/]PROJECT", required_unless_present = "resultdir")]
+    pub project: Option<String>,
+
+    /// Local result directory of `copr build` to release the module from.
+    #[arg(long, value_name = "DIR", conflicts_with = "project")]
+    pub resultdir: Option<std::path::PathBuf>,
+
+    /// Chroot to release for (repeatable); default: every chroot with successful builds.
+    #[arg(long, value_name = "CHROOT")]
+    pub chroot: Vec<String>,
+
+    /// Module name.
+    #[arg(long)]
+    pub name: Option<String>,
+
+    /// Module stream.
+    #[arg(long)]
+    pub stream: Option<String>,
+
+    /// Module version; default: the UTC time as YYYYMMDDHHMMSS, above every earlier release.
+    #[arg(long)]
+    pub version: Option<u64>,
+
+    /// One-line summary of the module.
+    #[arg(long)]
+    pub summary: Option<String>,
+
+    /// Description of the module.
+    #[arg(long)]
+    pub description: Option<String>,
+
+    /// License of the module metadata (repeatable); default: MIT. The content licenses come from
+    /// the RPMs' License tags.
+    #[arg(long, value_name = "LICENSE")]
+    pub license: Vec<String>,
+
+    /// Binary package that is part of the module's API (repeatable, or comma-separated).
+    #[arg(long, value_name = "PKG", value_delimiter = ',')]
+    pub api: Vec<String>,
+
+    /// Install profile as NAME:PKG,PKG (repeatable).
+    #[arg(long, value_name = "NAME:PKG,PKG")]
+    pub profile: Vec<String>,
+
+    /// Profile `dnf module install NAME:STREAM` installs; default: `default` if defined, else the
+    /// first profile.
+    #[arg(long, value_name = "NAME")]
+    pub default_profile: Option<String>,
+
+    /// Binary package to filter out of the module (repeatable, or comma-separated).
+    #[arg(long, value_name = "PKG", value_delimiter = ',')]
+    pub filter: Vec<String>,
+
+    /// Stream of the `platform` module the module requires (e.g. f40, el9); default: from the
+    /// chroot name (fedora-40-… → f40, epel-9-… → el9), none for other chroots.
+    #[arg(long, value_name = "STREAM")]
+    pub platform: Option<String>,
+
+    /// Do not depend on a platform module at all.
+    #[arg(long, conflicts_with = "platform")]
+    pub no_platform: bool,
+
+    /// Also write the released documents (streams and defaults) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<std::path::PathBuf>,
+
+    /// Never ask; use defaults for whatever the flags leave open.
+    #[arg(long)]
+    pub non_interactive: bool,
+
+    /// Print the documents the release would write (YAML on stdout) and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Arguments of `copr module build`.
+#[derive(Debug, Args)]
+pub struct ModuleBuildArgs {
+    /// The modulemd v2 document to build.
+    #[arg(value_name = "MODULEMD.yaml")]
+    pub modulemd: std::path::PathBuf,
+
+    /// Build on a copr server in this project instead of locally (not available yet).
+    #[arg(long, value_name = "[OWNER/]PROJECT")]
+    pub remote: Option<String>,
+
+    /// Result directory for the component builds and the module.
+    #[arg(long, value_name = "DIR", default_value = "copr-results")]
+    pub resultdir: std::path::PathBuf,
+
+    /// Chroot to build in; default: the host chroot.
+    #[arg(long, value_name = "CHROOT")]
+    pub chroot: Option<String>,
+
+    /// Buildroot backend; default: mock when installed, else sandbox.
+    #[arg(long, value_enum)]
+    pub backend: Option<crate::mock::BackendKind>,
+
+    /// Also write the released documents to this file.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<std::path::PathBuf>,
+}
+
+/// Arguments of `copr module validate`.
+#[derive(Debug, Args)]
+pub struct ModuleValidateArgs {
+    /// modulemd YAML files to check.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<std::path::PathBuf>,
+}
+
+/// Arguments of `copr module list`.
+#[derive(Debug, Args)]
+pub struct ModuleListArgs {
+    /// Result directory the modules were released from.
+    #[arg(long, value_name = "DIR", default_value = "copr-results")]
+    pub resultdir: std::path::PathBuf,
 }

@@ -12,6 +12,7 @@ pub mod docs;
 pub mod error;
 pub mod job;
 pub mod mock;
+pub mod module;
 pub mod pipeline;
 pub mod repo;
 pub mod reporter;

@@ -1,22 +1,71 @@
-//! The incremental-update cache, `repodata/.copr-cache`.
+//! The incremental-update cache: `repodata/.copr-cache` (index) and an append-only blob,
+//! `repodata/.copr-cache-<generation>.blob`.
 //!
-//! It keeps, per package, the reuse key createrepo_c uses (location, size, mtime) with the
-//! rendered XML fragments, and per group of packages the compressed bytes of each metadata
-//! file. Metadata files are concatenations of independently compressed groups (gzip members or
-//! zstd frames, both valid single files for every reader), so an update recompresses only the
-//! groups whose packages changed. The cache is a private, versioned binary file: when it is
-//! missing, unreadable or from another version, the next run simply regenerates everything.
+//! The index keeps, per package, the reuse key createrepo_c uses (location, size, mtime), its
+//! identity and where its rendered XML fragments lie in the blob; and, per group of packages,
+//! where the compressed bytes of each metadata file's group lie. Metadata files are
+//! concatenations of independently compressed groups (gzip members or zstd frames, both valid
+//! single files for every reader), so an update recompresses only the groups whose packages
+//! changed, appends the new fragments and groups to the blob and rewrites only the small index.
+//! The blob is rewritten from scratch on cold runs and when more than half of it is garbage.
+//! When the cache is missing, unreadable or from another version, the next run regenerates
+//! everything.
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::package::PackageEntry;
 
-const MAGIC: &[u8; 8] = b"COPRRC2\n";
+const MAGIC: &[u8; 8] = b"COPRRC3\n";
 
-/// File name of the cache inside `repodata/`.
+/// File name of the cache index inside `repodata/`.
 pub const CACHE_FILE: &str = ".copr-cache";
+
+/// Bytes that are either owned or a range of the loaded blob.
+#[derive(Debug, Clone)]
+pub enum Chunk {
+    Owned(Vec<u8>),
+    Shared {
+        buf: Arc<Vec<u8>>,
+        start: usize,
+        len: usize,
+    },
+}
+
+impl Chunk {
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            Chunk::Owned(v) => v,
+            Chunk::Shared { buf, start, len } => &buf[*start..*start + *len],
+        }
+    }
+
+    /// The chunk's range when it lies in `blob`.
+    fn range_in(&self, blob: &Arc<Vec<u8>>) -> Option<(u64, u32)> {
+        match self {
+            Chunk::Shared { buf, start, len } if Arc::ptr_eq(buf, blob) => {
+                Some((*start as u64, *len as u32))
+            }
+            _ => None,
+        }
+    }
+}
+
+impl PartialEq for Chunk {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for Chunk {}
+
+impl From<String> for Chunk {
+    fn from(s: String) -> Self {
+        Chunk::Owned(s.into_bytes())
+    }
+}
 
 /// What the cache holds.
 #[derive(Debug, Default)]
@@ -26,7 +75,9 @@ pub struct Cache {
     /// Package entries by location.
     pub packages: HashMap<String, PackageEntry>,
     /// Compressed groups by key (sha256 of the group's identity and kind).
-    pub groups: HashMap<[u8; 32], Vec<u8>>,
+    pub groups: HashMap<[u8; 32], Chunk>,
+    /// The loaded blob and its file name.
+    blob: Option<(Arc<Vec<u8>>, String)>,
 }
 
 fn put(out: &mut Vec<u8>, b: &[u8]) {
@@ -58,21 +109,34 @@ impl<'a> Cursor<'a> {
     fn string(&mut self) -> Option<String> {
         String::from_utf8(self.bytes()?.to_vec()).ok()
     }
+    fn chunk(&mut self, blob: &Arc<Vec<u8>>) -> Option<Chunk> {
+        let start = self.u64()? as usize;
+        let len = self.u32()? as usize;
+        if start.checked_add(len)? > blob.len() {
+            return None;
+        }
+        Some(Chunk::Shared {
+            buf: blob.clone(),
+            start,
+            len,
+        })
+    }
 }
 
 impl Cache {
-    /// Load the cache; `None` when it is absent or unusable (the caller regenerates).
-    pub fn load(path: &Path) -> Option<Cache> {
-        let data = std::fs::read(path).ok()?;
-        Self::decode(&data)
-    }
-
-    fn decode(data: &[u8]) -> Option<Cache> {
-        let mut c = Cursor(data);
+    /// Load the cache of `repodata`; `None` when it is absent or unusable.
+    pub fn load(repodata: &Path) -> Option<Cache> {
+        let index = std::fs::read(repodata.join(CACHE_FILE)).ok()?;
+        let mut c = Cursor(&index);
         if c.take(8)? != MAGIC {
             return None;
         }
         let compression = c.string()?;
+        let blob_name = c.string()?;
+        if blob_name.contains('/') || !blob_name.starts_with(".copr-cache-") {
+            return None;
+        }
+        let blob = Arc::new(std::fs::read(repodata.join(&blob_name)).ok()?);
         let n = c.u32()? as usize;
         let mut packages = HashMap::with_capacity(n);
         for _ in 0..n {
@@ -87,9 +151,9 @@ impl Cache {
                 version: c.string()?,
                 release: c.string()?,
                 arch: c.string()?,
-                primary: c.string()?,
-                filelists: c.string()?,
-                other: c.string()?,
+                primary: c.chunk(&blob)?,
+                filelists: c.chunk(&blob)?,
+                other: c.chunk(&blob)?,
             };
             packages.insert(href, e);
         }
@@ -97,7 +161,7 @@ impl Cache {
         let mut groups = HashMap::with_capacity(g);
         for _ in 0..g {
             let key: [u8; 32] = c.take(32)?.try_into().ok()?;
-            groups.insert(key, c.bytes()?.to_vec());
+            groups.insert(key, c.chunk(&blob)?);
         }
         if !c.0.is_empty() {
             return None;
@@ -106,44 +170,121 @@ impl Cache {
             compression,
             packages,
             groups,
+            blob: Some((blob, blob_name)),
         })
     }
 
-    /// Serialise packages (in the given order) and groups.
-    pub fn encode<'a>(
+    /// Write the cache for `entries` (in order) and `groups`: fragments and groups not yet in
+    /// the loaded blob are appended to it (or everything goes into a fresh blob when there is
+    /// none or it is mostly garbage), then the index is replaced atomically.
+    pub fn save(
+        &self,
+        repodata: &Path,
         compression: &str,
-        packages: impl Iterator<Item = &'a PackageEntry>,
-        groups: &[([u8; 32], &[u8])],
-    ) -> Vec<u8> {
-        let mut out = Vec::with_capacity(1 << 20);
-        out.extend_from_slice(MAGIC);
-        put(&mut out, compression.as_bytes());
-        let count_at = out.len();
-        out.extend_from_slice(&0u32.to_le_bytes());
-        let mut n = 0u32;
-        for e in packages {
-            n += 1;
-            put(&mut out, e.href.as_bytes());
-            out.extend_from_slice(&e.size.to_le_bytes());
-            out.extend_from_slice(&(e.mtime as u64).to_le_bytes());
-            put(&mut out, e.pkgid.as_bytes());
-            put(&mut out, e.name.as_bytes());
-            out.extend_from_slice(&e.epoch.to_le_bytes());
-            put(&mut out, e.version.as_bytes());
-            put(&mut out, e.release.as_bytes());
-            put(&mut out, e.arch.as_bytes());
-            put(&mut out, e.primary.as_bytes());
-            put(&mut out, e.filelists.as_bytes());
-            put(&mut out, e.other.as_bytes());
+        entries: &[PackageEntry],
+        groups: &[([u8; 32], Chunk)],
+    ) -> std::io::Result<()> {
+        let live: u64 = entries
+            .iter()
+            .map(|e| {
+                (e.primary.as_bytes().len()
+                    + e.filelists.as_bytes().len()
+                    + e.other.as_bytes().len()) as u64
+            })
+            .sum::<u64>()
+            + groups
+                .iter()
+                .map(|(_, g)| g.as_bytes().len() as u64)
+                .sum::<u64>();
+        let reuse = self.blob.as_ref().filter(|(b, _)| {
+            let appended: u64 = entries
+                .iter()
+                .flat_map(|e| [&e.primary, &e.filelists, &e.other])
+                .chain(groups.iter().map(|(_, g)| g))
+                .filter(|c| c.range_in(b).is_none())
+                .map(|c| c.as_bytes().len() as u64)
+                .sum();
+            b.len() as u64 + appended <= 2 * live + (4 << 20)
+        });
+        let (base, blob_name) = match reuse {
+            Some((b, name)) => (b.len() as u64, name.clone()),
+            None => (
+                0,
+                format!(".copr-cache-{:016x}.blob", rand::random::<u64>()),
+            ),
+        };
+        let shared = reuse.map(|(b, _)| b);
+        let mut tail: Vec<u8> = Vec::new();
+        let place = |c: &Chunk, tail: &mut Vec<u8>| -> (u64, u32) {
+            if let Some(b) = shared
+                && let Some(r) = c.range_in(b)
+            {
+                return r;
+            }
+            let off = base + tail.len() as u64;
+            tail.extend_from_slice(c.as_bytes());
+            (off, c.as_bytes().len() as u32)
+        };
+        let mut index = Vec::with_capacity(64 + entries.len() * 160 + groups.len() * 48);
+        index.extend_from_slice(MAGIC);
+        put(&mut index, compression.as_bytes());
+        put(&mut index, blob_name.as_bytes());
+        index.extend_from_slice(&(entries.len() as u32).to_le_bytes());
+        for e in entries {
+            put(&mut index, e.href.as_bytes());
+            index.extend_from_slice(&e.size.to_le_bytes());
+            index.extend_from_slice(&(e.mtime as u64).to_le_bytes());
+            put(&mut index, e.pkgid.as_bytes());
+            put(&mut index, e.name.as_bytes());
+            index.extend_from_slice(&e.epoch.to_le_bytes());
+            put(&mut index, e.version.as_bytes());
+            put(&mut index, e.release.as_bytes());
+            put(&mut index, e.arch.as_bytes());
+            for c in [&e.primary, &e.filelists, &e.other] {
+                let (off, len) = place(c, &mut tail);
+                index.extend_from_slice(&off.to_le_bytes());
+                index.extend_from_slice(&len.to_le_bytes());
+            }
         }
-        out[count_at..count_at + 4].copy_from_slice(&n.to_le_bytes());
-        out.extend_from_slice(&(groups.len() as u32).to_le_bytes());
-        for (k, b) in groups {
-            out.extend_from_slice(k);
-            put(&mut out, b);
+        index.extend_from_slice(&(groups.len() as u32).to_le_bytes());
+        for (k, g) in groups {
+            index.extend_from_slice(k);
+            let (off, len) = place(g, &mut tail);
+            index.extend_from_slice(&off.to_le_bytes());
+            index.extend_from_slice(&len.to_le_bytes());
         }
-        out
+        let blob_path: PathBuf = repodata.join(&blob_name);
+        if shared.is_some() {
+            let mut f = std::fs::OpenOptions::new()
+                .append(true)
+                .open(&blob_path)
+                .map_err(|e| with_path(&blob_path, e))?;
+            // A blob that grew behind our back (an interrupted run) is not ours to append to.
+            if f.metadata()?.len() != base {
+                drop(f);
+                return Cache::default().save(repodata, compression, entries, groups);
+            }
+            f.write_all(&tail).map_err(|e| with_path(&blob_path, e))?;
+        } else {
+            write_atomic(&blob_path, &tail)?;
+        }
+        write_atomic(&repodata.join(CACHE_FILE), &index)?;
+        if shared.is_none() {
+            // Blobs of earlier generations are garbage now.
+            for e in std::fs::read_dir(repodata)?.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name.starts_with(".copr-cache-") && name.ends_with(".blob") && name != blob_name
+                {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
+        Ok(())
     }
+}
+
+fn with_path(path: &Path, e: std::io::Error) -> std::io::Error {
+    std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
 
 /// Write bytes to `path` (mode 0644) through a temporary file and a rename.
@@ -152,15 +293,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut tmp = tempfile::Builder::new()
         .prefix(".tmp-")
         .tempfile_in(dir)
-        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", dir.display())))?;
+        .map_err(|e| with_path(dir, e))?;
     tmp.write_all(bytes)?;
     {
         use std::os::unix::fs::PermissionsExt;
         tmp.as_file()
             .set_permissions(std::fs::Permissions::from_mode(0o644))?;
     }
-    tmp.persist(path).map_err(|e| {
-        std::io::Error::new(e.error.kind(), format!("{}: {}", path.display(), e.error))
-    })?;
+    tmp.persist(path).map_err(|e| with_path(path, e.error))?;
     Ok(())
 }

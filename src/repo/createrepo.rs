@@ -15,7 +15,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
-use super::cache::{CACHE_FILE, Cache, write_atomic};
+use super::cache::{Cache, Chunk, write_atomic};
 use super::keys::SigningKey;
 use super::package::{PackageEntry, PackageError, read_package};
 use crate::reporter::{Event, Reporter};
@@ -198,7 +198,6 @@ fn run(
     started: Instant,
 ) -> Result<RepoReport, CreaterepoError> {
     let repodata = dir.join("repodata");
-    let cache_path = repodata.join(CACHE_FILE);
     fs_err::create_dir_all(&repodata).map_err(|e| CreaterepoError::Io {
         path: repodata.clone(),
         source: std::io::Error::new(e.kind(), e.to_string()),
@@ -207,14 +206,23 @@ fn run(
     // the lock is released when the file is closed at the end of the run.
     let lock_path = repodata.join(".copr-lock");
     let _lock = lock_exclusive(&lock_path).map_err(CreaterepoError::io(&lock_path))?;
-    let cache = if opts.update {
-        Cache::load(&cache_path)
-    } else {
-        None
-    };
+    // Loading the cache and walking the tree are independent: do them side by side.
+    let (cache, files) = rayon::join(
+        || {
+            if opts.update {
+                Cache::load(&repodata)
+            } else {
+                None
+            }
+        },
+        || find_packages(dir),
+    );
     let mut cache = cache.unwrap_or_default();
-    tracing::debug!(ms = started.elapsed().as_millis() as u64, "cache loaded");
-    let files = find_packages(dir)?;
+    let files = files?;
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        "cache loaded, tree walked"
+    );
     reporter.event(Event::StageStarted {
         stage: "createrepo",
         detail: Some(&format!("{} packages", files.len())),
@@ -301,7 +309,7 @@ fn run(
     let items: Vec<(usize, usize)> = (0..kinds.len())
         .flat_map(|k| (0..groups.len()).map(move |g| (k, g)))
         .collect();
-    let blobs: Vec<([u8; 32], Vec<u8>)> = items
+    let blobs: Vec<([u8; 32], Chunk)> = items
         .par_iter()
         .map(|&(k, g)| {
             let members = &entries[groups[g].clone()];
@@ -309,11 +317,11 @@ fn run(
             if let Some(b) = cached_groups.get(&key) {
                 return (key, b.clone());
             }
-            let mut text = String::with_capacity(members.len() * 1024);
+            let mut text = Vec::with_capacity(members.len() * 1024);
             for e in members {
-                text.push_str(kinds[k].fragment(e));
+                text.extend_from_slice(kinds[k].fragment(e));
             }
-            (key, compression.compress(text.as_bytes()))
+            (key, Chunk::Owned(compression.compress(&text)))
         })
         .collect();
 
@@ -325,38 +333,45 @@ fn run(
     let mut written: Vec<PathBuf> = Vec::new();
     let result = (|| {
         let mut records = Vec::new();
-        for (k, kind) in kinds.iter().enumerate() {
-            let head = kind.head(entries.len());
-            let tail = kind.tail();
-            let parts: Vec<&[u8]> = blobs[k * groups.len()..(k + 1) * groups.len()]
-                .iter()
-                .map(|(_, b)| b.as_slice())
-                .collect();
-            let mut open = Sha256::new();
-            let mut open_size = head.len() as u64 + tail.len() as u64;
-            open.update(head.as_bytes());
-            for e in &entries {
-                let f = kind.fragment(e);
-                open.update(f.as_bytes());
-                open_size += f.len() as u64;
-            }
-            open.update(tail.as_bytes());
-            let head_c = compression.compress(head.as_bytes());
-            let tail_c = compression.compress(tail.as_bytes());
-            let mut all = Vec::with_capacity(
-                head_c.len() + tail_c.len() + parts.iter().map(|p| p.len()).sum::<usize>(),
-            );
-            all.extend_from_slice(&head_c);
-            for p in &parts {
-                all.extend_from_slice(p);
-            }
-            all.extend_from_slice(&tail_c);
+        // Assemble and checksum the three files in parallel, then write them.
+        let assembled: Vec<(Vec<u8>, String, u64)> = kinds
+            .par_iter()
+            .enumerate()
+            .map(|(k, kind)| {
+                let head = kind.head(entries.len());
+                let tail = kind.tail();
+                let mut open = Sha256::new();
+                let mut open_size = head.len() as u64 + tail.len() as u64;
+                open.update(head.as_bytes());
+                for e in &entries {
+                    let f = kind.fragment(e);
+                    open.update(f);
+                    open_size += f.len() as u64;
+                }
+                open.update(tail.as_bytes());
+                let parts = &blobs[k * groups.len()..(k + 1) * groups.len()];
+                let head_c = compression.compress(head.as_bytes());
+                let tail_c = compression.compress(tail.as_bytes());
+                let mut all = Vec::with_capacity(
+                    head_c.len()
+                        + tail_c.len()
+                        + parts.iter().map(|(_, p)| p.as_bytes().len()).sum::<usize>(),
+                );
+                all.extend_from_slice(&head_c);
+                for (_, p) in parts {
+                    all.extend_from_slice(p.as_bytes());
+                }
+                all.extend_from_slice(&tail_c);
+                (all, hex::encode(open.finalize()), open_size)
+            })
+            .collect();
+        for (kind, (all, open_checksum, open_size)) in kinds.iter().zip(assembled) {
             let rec = write_record(
                 &repodata,
                 kind.name(),
                 &format!("xml.{}", compression.suffix()),
                 &all,
-                hex::encode(open.finalize()),
+                open_checksum,
                 open_size,
                 &mut written,
             )?;
@@ -429,10 +444,7 @@ fn run(
         "metadata published"
     );
     // The cache is an optimisation: failing to write it only costs the next update its speed.
-    let group_refs: Vec<([u8; 32], &[u8])> =
-        blobs.iter().map(|(k, b)| (*k, b.as_slice())).collect();
-    let cache_bytes = Cache::encode(compression.id(), entries.iter(), &group_refs);
-    if let Err(e) = write_atomic(&cache_path, &cache_bytes) {
+    if let Err(e) = cache.save(&repodata, compression.id(), &entries, &blobs) {
         reporter.event(Event::Warning {
             message: &format!("could not write the update cache: {e}"),
         });
@@ -476,11 +488,11 @@ impl Kind {
             Kind::Other => "other",
         }
     }
-    fn fragment(self, e: &PackageEntry) -> &str {
+    fn fragment(self, e: &PackageEntry) -> &[u8] {
         match self {
-            Kind::Primary => &e.primary,
-            Kind::Filelists => &e.filelists,
-            Kind::Other => &e.other,
+            Kind::Primary => e.primary.as_bytes(),
+            Kind::Filelists => e.filelists.as_bytes(),
+            Kind::Other => e.other.as_bytes(),
         }
     }
     fn head(self, n: usize) -> String {

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
+use super::cache::Chunk;
 use super::header::{Header, HeaderError, RawPackage};
 use super::xml::{escape_attr, escape_text, lossy};
 
@@ -97,9 +98,12 @@ pub struct PackageEntry {
     pub version: String,
     pub release: String,
     pub arch: String,
-    pub primary: String,
-    pub filelists: String,
-    pub other: String,
+    /// The package's `<package>` element of primary.xml (UTF-8).
+    pub primary: Chunk,
+    /// The package's element of filelists.xml.
+    pub filelists: Chunk,
+    /// The package's element of other.xml.
+    pub other: Chunk,
 }
 
 impl PackageEntry {
@@ -593,9 +597,9 @@ pub fn render(
         version,
         release,
         arch,
-        primary: p,
-        filelists: f,
-        other: o,
+        primary: p.into(),
+        filelists: f.into(),
+        other: o.into(),
     })
 }
 
