@@ -1056,3 +1056,47 @@ fn api_shapes_errors_and_pagination() {
     let (_, mc) = h.get(&server.api("mock-chroots/list"));
     assert!(mc.get("host-x86_64").is_some() && mc.get("fedora-rawhide-x86_64").is_some());
 }
+
+/// Admin commands: renew-token replaces the token (old one 401), duplicate users and unknown
+/// groups fail with a clear message, a bad config file exits with the config error code.
+#[test]
+fn admin_commands_and_config_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let a = add_user(&data, "alice", &[]);
+    let out = admin(&data, &["add-user", "alice"], &[]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
+    let out = admin(&data, &["add-member", "nogroup", "alice"], &[]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("add-group nogroup"));
+    let out = admin(&data, &["add-user", "../evil"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+
+    let server = Server::start(&data, &[]);
+    let (s, _) = Http::new(Some(&a)).get(&server.api("auth-check"));
+    assert_eq!(s, 200);
+    let out = admin(&data, &["renew-token", "alice", "--output", "json"], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let renewed: Creds = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(renewed.login, a.login);
+    assert_ne!(renewed.token, a.token);
+    let (s, _) = Http::new(Some(&a)).get(&server.api("auth-check"));
+    assert_eq!(s, 401);
+    let (s, _) = Http::new(Some(&renewed)).get(&server.api("auth-check"));
+    assert_eq!(s, 200);
+
+    let bad = tmp.path().join("bad.toml");
+    fs_err::write(&bad, "listen = 5000\nunknown_key = 1\n").unwrap();
+    let out = std::process::Command::new(bin())
+        .args(["serve", "--config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(6));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.toml"));
+}

@@ -437,20 +437,14 @@ pub async fn project_fork(
 ) -> ApiResult<Json> {
     let user = st.require_user(&headers).await?;
     let src = project_from(&st, &owner, &name).await?;
+    // The query string names the source (`ownername`); the body names the destination.
     let dst_owner = input
-        .str("ownername")
+        .body
+        .get("ownername")
+        .and_then(Value::as_str)
+        .filter(|o| !o.is_empty())
+        .map(str::to_string)
         .unwrap_or_else(|| user.username.clone());
-    // `ownername` in the query string is the source; the body names the destination.
-    let dst_owner = match input.body.get("ownername").and_then(Value::as_str) {
-        Some(o) => o.to_string(),
-        None => {
-            if input.query.contains_key("ownername") {
-                user.username.clone()
-            } else {
-                dst_owner
-            }
-        }
-    };
     let dst_name = input.required("name")?;
     if let Some(e) = names::project_name_error(&dst_name) {
         return Err(ApiError::BadRequest(e));
