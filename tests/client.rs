@@ -592,6 +592,23 @@ fn list_builds_reads_every_page() {
     assert!(text.contains("hello") && text.contains("1.0-1") && text.contains("succeeded"));
 }
 
+/// A server that ignores `offset` is detected instead of being paged forever.
+#[test]
+fn a_server_ignoring_offset_is_reported() {
+    let stub = Stub::start(|_| {
+        let items: Vec<Value> = (1..=1000).map(|id| build_json(id, "pending")).collect();
+        ok(json!({"items": items, "meta": {"limit": 1000}}))
+    });
+    let out = Home::new(&stub.url).copr(&["list-builds", "hello"]);
+    assert_code(&out, 5);
+    assert!(
+        stderr(&out).contains("repeats the previous one"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(stub.requests().len(), 2);
+}
+
 /// `--output json` prints the API object as received, keys the client does not know included.
 #[test]
 fn json_output_is_the_object_as_received() {

@@ -530,6 +530,7 @@ impl Client {
             offset: 0,
             limit: PAGE_LIMIT,
             buffer: std::collections::VecDeque::new(),
+            previous_first: None,
             done: false,
         }
     }
@@ -947,6 +948,7 @@ pub struct Pages<'a, T> {
     offset: u64,
     limit: u64,
     buffer: std::collections::VecDeque<T>,
+    previous_first: Option<Value>,
     done: bool,
 }
 
@@ -961,13 +963,27 @@ impl<T: DeserializeOwned> Pages<'_, T> {
         let value = self
             .client
             .send(Method::GET, &segments, &q, Body::None, false)?;
-        let page: Page<T> = self.client.decode(&segments, value)?;
+        let page: Page<Value> = self.client.decode(&segments, value)?;
         let step = page.meta.limit.filter(|l| *l > 0).unwrap_or(self.limit);
         if (page.items.len() as u64) < step {
             self.done = true;
         }
+        // A server that ignores `offset` would send the same page forever.
+        let first = page.items.first().cloned();
+        if first.is_some() && first == self.previous_first {
+            return Err(ClientError::Shape {
+                url: self.client.url(&segments).to_string(),
+                message: format!(
+                    "the page at offset {} repeats the previous one",
+                    self.offset
+                ),
+            });
+        }
+        self.previous_first = first;
         self.offset += step;
-        self.buffer.extend(page.items);
+        for item in page.items {
+            self.buffer.push_back(self.client.decode(&segments, item)?);
+        }
         Ok(())
     }
 
