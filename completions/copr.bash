@@ -88,6 +88,9 @@ _copr() {
             copr,modify)
                 cmd="copr__subcmd__modify"
                 ;;
+            copr,monitor)
+                cmd="copr__subcmd__monitor"
+                ;;
             copr,regenerate-repos)
                 cmd="copr__subcmd__regenerate__subcmd__repos"
                 ;;
@@ -201,6 +204,9 @@ _copr() {
                 ;;
             copr__subcmd__help,modify)
                 cmd="copr__subcmd__help__subcmd__modify"
+                ;;
+            copr__subcmd__help,monitor)
+                cmd="copr__subcmd__help__subcmd__monitor"
                 ;;
             copr__subcmd__help,regenerate-repos)
                 cmd="copr__subcmd__help__subcmd__regenerate__subcmd__repos"
@@ -353,7 +359,7 @@ _copr() {
 
     case "${cmd}" in
         copr)
-            opts="-v -q -h -V --verbose --quiet --output --no-color --help --version completions createrepo key sign bench serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm help"
+            opts="-v -q -h -V --verbose --quiet --output --no-color --help --version completions createrepo key sign bench serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm monitor help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1249,7 +1255,7 @@ _copr() {
             return 0
             ;;
         copr__subcmd__help)
-            opts="completions createrepo key sign bench serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm help"
+            opts="completions createrepo key sign bench serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm monitor help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1655,6 +1661,20 @@ _copr() {
             return 0
             ;;
         copr__subcmd__help__subcmd__modify)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__help__subcmd__monitor)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2173,6 +2193,36 @@ _copr() {
                     ;;
                 --repo-priority)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__monitor)
+            opts="-v -q -h -V --dirname --fields --config --verbose --quiet --output --no-color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dirname)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fields)
+                    COMPREPLY=($(compgen -W "name chroot build_id state pkg_version url_build_log url_backend_log url_build" -- "${cur}"))
                     return 0
                     ;;
                 --config)

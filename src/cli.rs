@@ -105,6 +105,8 @@ pub enum Command {
     BuildPackage(BuildPackageArgs),
     /// Build from a Git or SVN repository.
     Buildscm(BuildScmArgs),
+    /// Show the latest build of every package in every chroot of a project.
+    Monitor(MonitorArgs),
 }
 
 /// Arguments of `copr completions`.
@@ -935,4 +937,23 @@ pub struct BuildScmArgs {
 fn parse_bool_arg(v: &str) -> Result<bool, String> {
     crate::client::config::parse_bool(v)
         .ok_or_else(|| format!("`{v}` is not a boolean (true/false)"))
+}
+
+/// Arguments of `copr monitor`.
+#[derive(Debug, Args)]
+pub struct MonitorArgs {
+    /// The project: [OWNER/]PROJECT.
+    pub project: String,
+    /// Project directory, e.g. `foo:pr:125` (default: the project itself).
+    #[arg(long, value_name = "DIRNAME")]
+    pub dirname: Option<String>,
+    /// Comma-separated columns, in order: name, chroot, build_id, state, pkg_version,
+    /// url_build_log, url_backend_log, url_build.
+    #[arg(long, value_name = "FIELDS", value_delimiter = ',',
+          default_value = "name,chroot,build_id,state,pkg_version",
+          value_parser = ["name", "chroot", "build_id", "state", "pkg_version", "url_build_log",
+                          "url_backend_log", "url_build"])]
+    pub fields: Vec<String>,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
 }

@@ -1108,6 +1108,24 @@ fn remote_commands_against_copr_serve() {
         );
     }
 
+    // monitor: the latest build per package and chroot, as copr-cli reports it.
+    let rows = json_of(&alice.copr(&["monitor", "hello", "--output", "json"]));
+    assert!(
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["name"] == "hello" && r["chroot"] == "fedora-42-x86_64"),
+        "{rows}"
+    );
+    let out = alice.copr(&["monitor", "hello"]);
+    assert_code(&out, 0);
+    assert!(stdout(&out).starts_with("NAME"), "{}", stdout(&out));
+    if cli {
+        let out = alice.copr_cli(&["monitor", "alice/hello"]);
+        assert_code(&out, 0);
+        assert_eq!(serde_json::from_slice::<Value>(&out.stdout).unwrap(), rows);
+    }
+
     // Cancel, watch (exit 4 for a canceled build), delete.
     let out = alice.copr(&["cancel", &b1.to_string()]);
     assert_code(&out, 0);

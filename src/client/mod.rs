@@ -766,6 +766,23 @@ impl Client {
         Ok(true)
     }
 
+    /// `GET /monitor`: the latest build of every package in every chroot,
+    /// `{"packages":[{"name","chroots":{chroot:{state,status,build_id,pkg_version,…}}}]}`.
+    pub fn monitor(
+        &self,
+        project: &ProjectRef,
+        additional_fields: &[String],
+    ) -> Result<Value, ClientError> {
+        let mut q = Query::new()
+            .str("ownername", &project.owner)
+            .str("projectname", &project.project)
+            .opt("project_dirname", project.dirname_if_custom());
+        for f in additional_fields {
+            q = q.str("additional_fields[]", f.clone());
+        }
+        self.send(Method::GET, &["monitor"], &q, Body::None, false)
+    }
+
     // ----- chroots -----
 
     /// `GET /mock-chroots/list`: chroot name → comment.

@@ -25,6 +25,7 @@ mod list_builds;
 mod list_chroots;
 mod list_packages;
 mod modify;
+mod monitor;
 mod regenerate_repos;
 pub mod remote;
 mod serve;
@@ -66,6 +67,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus, CliError> {
         Command::EditPackageScm(args) => add_package_scm::run_edit(&global, args),
         Command::BuildPackage(args) => build_package::run(&global, args),
         Command::Buildscm(args) => buildscm::run(&global, args),
+        Command::Monitor(args) => monitor::run(&global, args),
     }
 }
 

@@ -233,6 +233,11 @@ pub fn copr_like(r: &Recorded) -> Reply {
     };
     match seg.as_slice() {
         ["auth-check"] => ok(json!({"id": 1, "name": "alice"})),
+        ["monitor"] => ok(
+            json!({"output": "ok", "message": "Project monitor request successful",
+            "packages": [{"name": "hello", "chroots": {"fedora-40-x86_64": {
+                "state": "succeeded", "status": 1, "build_id": 7, "pkg_version": "1.0-1"}}}]}),
+        ),
         ["project"] => ok(project_json(
             r.q("ownername").unwrap(),
             r.q("projectname").unwrap(),
