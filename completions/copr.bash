@@ -46,6 +46,9 @@ _copr() {
             copr,delete-build)
                 cmd="copr__subcmd__delete__subcmd__build"
                 ;;
+            copr,delete-package)
+                cmd="copr__subcmd__delete__subcmd__package"
+                ;;
             copr,download-build)
                 cmd="copr__subcmd__download__subcmd__build"
                 ;;
@@ -82,6 +85,9 @@ _copr() {
             copr,list-chroots)
                 cmd="copr__subcmd__list__subcmd__chroots"
                 ;;
+            copr,list-package-names)
+                cmd="copr__subcmd__list__subcmd__package__subcmd__names"
+                ;;
             copr,list-packages)
                 cmd="copr__subcmd__list__subcmd__packages"
                 ;;
@@ -93,6 +99,9 @@ _copr() {
                 ;;
             copr,regenerate-repos)
                 cmd="copr__subcmd__regenerate__subcmd__repos"
+                ;;
+            copr,reset-package)
+                cmd="copr__subcmd__reset__subcmd__package"
                 ;;
             copr,serve)
                 cmd="copr__subcmd__serve"
@@ -163,6 +172,9 @@ _copr() {
             copr__subcmd__help,delete-build)
                 cmd="copr__subcmd__help__subcmd__delete__subcmd__build"
                 ;;
+            copr__subcmd__help,delete-package)
+                cmd="copr__subcmd__help__subcmd__delete__subcmd__package"
+                ;;
             copr__subcmd__help,download-build)
                 cmd="copr__subcmd__help__subcmd__download__subcmd__build"
                 ;;
@@ -199,6 +211,9 @@ _copr() {
             copr__subcmd__help,list-chroots)
                 cmd="copr__subcmd__help__subcmd__list__subcmd__chroots"
                 ;;
+            copr__subcmd__help,list-package-names)
+                cmd="copr__subcmd__help__subcmd__list__subcmd__package__subcmd__names"
+                ;;
             copr__subcmd__help,list-packages)
                 cmd="copr__subcmd__help__subcmd__list__subcmd__packages"
                 ;;
@@ -210,6 +225,9 @@ _copr() {
                 ;;
             copr__subcmd__help,regenerate-repos)
                 cmd="copr__subcmd__help__subcmd__regenerate__subcmd__repos"
+                ;;
+            copr__subcmd__help,reset-package)
+                cmd="copr__subcmd__help__subcmd__reset__subcmd__package"
                 ;;
             copr__subcmd__help,serve)
                 cmd="copr__subcmd__help__subcmd__serve"
@@ -359,7 +377,7 @@ _copr() {
 
     case "${cmd}" in
         copr)
-            opts="-v -q -h -V --verbose --quiet --output --no-color --help --version completions createrepo key sign bench serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm monitor help"
+            opts="-v -q -h -V --verbose --quiet --output --no-color --help --version completions createrepo key sign bench serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm monitor list-package-names delete-package reset-package help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -996,6 +1014,32 @@ _copr() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        copr__subcmd__delete__subcmd__package)
+            opts="-v -q -h -V --name --config --verbose --quiet --output --no-color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         copr__subcmd__download__subcmd__build)
             opts="-r -d -v -q -h -V --chroot --dest --rpms --config --verbose --quiet --output --no-color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1255,7 +1299,7 @@ _copr() {
             return 0
             ;;
         copr__subcmd__help)
-            opts="completions createrepo key sign bench serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm monitor help"
+            opts="completions createrepo key sign bench serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm monitor list-package-names delete-package reset-package help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1437,6 +1481,20 @@ _copr() {
             return 0
             ;;
         copr__subcmd__help__subcmd__delete__subcmd__build)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__help__subcmd__delete__subcmd__package)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1646,6 +1704,20 @@ _copr() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        copr__subcmd__help__subcmd__list__subcmd__package__subcmd__names)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         copr__subcmd__help__subcmd__list__subcmd__packages)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1689,6 +1761,20 @@ _copr() {
             return 0
             ;;
         copr__subcmd__help__subcmd__regenerate__subcmd__repos)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__help__subcmd__reset__subcmd__package)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2082,6 +2168,28 @@ _copr() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        copr__subcmd__list__subcmd__package__subcmd__names)
+            opts="-v -q -h -V --config --verbose --quiet --output --no-color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         copr__subcmd__list__subcmd__packages)
             opts="-v -q -h -V --with-latest-build --with-latest-succeeded-build --config --verbose --quiet --output --no-color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -2247,6 +2355,32 @@ _copr() {
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__reset__subcmd__package)
+            opts="-v -q -h -V --name --config --verbose --quiet --output --no-color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -107,6 +107,12 @@ pub enum Command {
     Buildscm(BuildScmArgs),
     /// Show the latest build of every package in every chroot of a project.
     Monitor(MonitorArgs),
+    /// Print the names of a project's packages, one per line.
+    ListPackageNames(ListPackageNamesArgs),
+    /// Delete a package and its builds from a project.
+    DeletePackage(PackageNameArgs),
+    /// Forget a package's source settings (its builds stay).
+    ResetPackage(PackageNameArgs),
 }
 
 /// Arguments of `copr completions`.
@@ -954,6 +960,27 @@ pub struct MonitorArgs {
           value_parser = ["name", "chroot", "build_id", "state", "pkg_version", "url_build_log",
                           "url_backend_log", "url_build"])]
     pub fields: Vec<String>,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// Arguments of `copr list-package-names`.
+#[derive(Debug, Args)]
+pub struct ListPackageNamesArgs {
+    /// The project: [OWNER/]PROJECT.
+    pub copr: String,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// Arguments of `copr delete-package` and `copr reset-package`.
+#[derive(Debug, Args)]
+pub struct PackageNameArgs {
+    /// The project: [OWNER/]PROJECT.
+    pub copr: String,
+    /// The package name.
+    #[arg(long, value_name = "PKGNAME")]
+    pub name: String,
     #[command(flatten)]
     pub remote: RemoteArgs,
 }

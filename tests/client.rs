@@ -1046,6 +1046,41 @@ fn remote_commands_against_copr_serve() {
         );
     }
 
+    // A second package: listed by name, reset, deleted.
+    assert_code(
+        &alice.copr(&[
+            "add-package-scm",
+            "hello",
+            "--name",
+            "extra",
+            "--clone-url",
+            "https://example.org/extra.git",
+        ]),
+        0,
+    );
+    assert_eq!(
+        stdout(&alice.copr(&["list-package-names", "hello"])),
+        "hello\nextra\n"
+    );
+    let out = alice.copr(&["reset-package", "hello", "--name", "extra"]);
+    assert_code(&out, 0);
+    let pkg = json_of(&alice.copr(&[
+        "get-package",
+        "hello",
+        "--name",
+        "extra",
+        "--output",
+        "json",
+    ]));
+    assert_ne!(
+        pkg["source_dict"]["clone_url"], "https://example.org/extra.git",
+        "{pkg}"
+    );
+    let out = alice.copr(&["delete-package", "hello", "--name", "extra"]);
+    assert_code(&out, 0);
+    assert_eq!(stdout(&out), "Package extra was successfully deleted.\n");
+    assert_code(&alice.copr(&["get-package", "hello", "--name", "extra"]), 1);
+
     // Builds: from the package and from SCM; they wait for a builder.
     let out = alice.copr(&["build-package", "hello", "--name", "hello", "--nowait"]);
     assert_code(&out, 0);

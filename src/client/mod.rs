@@ -909,6 +909,28 @@ impl Client {
         )
     }
 
+    /// `DELETE /package/delete`; returns the deleted package.
+    pub fn package_delete(&self, project: &ProjectRef, name: &str) -> Result<Package, ClientError> {
+        self.call(
+            Method::DELETE,
+            &["package", "delete"],
+            Query::new(),
+            Body::Json(package_body(project, name)),
+            true,
+        )
+    }
+
+    /// `PUT /package/reset`: forget the package's source settings.
+    pub fn package_reset(&self, project: &ProjectRef, name: &str) -> Result<Package, ClientError> {
+        self.call(
+            Method::PUT,
+            &["package", "reset"],
+            Query::new(),
+            Body::Json(package_body(project, name)),
+            true,
+        )
+    }
+
     pub fn package_build(
         &self,
         project: &ProjectRef,
@@ -926,6 +948,14 @@ impl Client {
             true,
         )
     }
+}
+
+fn package_body(project: &ProjectRef, name: &str) -> Value {
+    serde_json::json!({
+        "ownername": project.owner,
+        "projectname": project.project,
+        "package_name": name,
+    })
 }
 
 fn insert_project(body: &mut Map<String, Value>, project: &ProjectRef) {

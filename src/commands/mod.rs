@@ -13,6 +13,7 @@ mod create;
 mod createrepo;
 mod delete;
 mod delete_build;
+mod delete_package;
 mod download_build;
 mod edit_chroot;
 mod fork;
@@ -23,6 +24,7 @@ mod key;
 mod list;
 mod list_builds;
 mod list_chroots;
+mod list_package_names;
 mod list_packages;
 mod modify;
 mod monitor;
@@ -68,6 +70,9 @@ pub fn run(cli: Cli) -> Result<ExitStatus, CliError> {
         Command::BuildPackage(args) => build_package::run(&global, args),
         Command::Buildscm(args) => buildscm::run(&global, args),
         Command::Monitor(args) => monitor::run(&global, args),
+        Command::ListPackageNames(args) => list_package_names::run(&global, args),
+        Command::DeletePackage(args) => delete_package::run(&global, args),
+        Command::ResetPackage(args) => delete_package::run_reset(&global, args),
     }
 }
 

@@ -262,6 +262,7 @@ pub fn copr_like(r: &Recorded) -> Reply {
         ["project-chroot", "edit", o, p, c] => ok(chroot_json(o, p, c)),
         ["package"] => ok(package_json(r.q("packagename").unwrap())),
         ["package", "list"] => page(package_json("hello")),
+        ["package", "delete" | "reset"] => ok(package_json(&s(&body, "package_name"))),
         ["package", _, _, _, name, _] => ok(package_json(name)),
         _ => (
             404,
