@@ -107,6 +107,8 @@ pub enum Command {
     Buildscm(BuildScmArgs),
     /// Show the latest build of every package in every chroot of a project.
     Monitor(MonitorArgs),
+    /// Get a new API token and save it in the configuration file (the old token stops working).
+    NewApiToken(NewApiTokenArgs),
     /// Print the names of a project's packages, one per line.
     ListPackageNames(ListPackageNamesArgs),
     /// Delete a package and its builds from a project.
@@ -981,6 +983,13 @@ pub struct PackageNameArgs {
     /// The package name.
     #[arg(long, value_name = "PKGNAME")]
     pub name: String,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// Arguments of `copr new-api-token`.
+#[derive(Debug, Args)]
+pub struct NewApiTokenArgs {
     #[command(flatten)]
     pub remote: RemoteArgs,
 }

@@ -1412,3 +1412,55 @@ fn default_config_location() {
         Some(expected.as_str())
     );
 }
+
+/// `new-api-token` renews the token on the server and rewrites only login, token and the
+/// expiration comment of the config file; the old token stops working, copr-cli uses the new one.
+#[test]
+fn new_api_token_against_copr_serve() {
+    let Live {
+        _dir,
+        server,
+        alice,
+        ..
+    } = live();
+    let before = std::fs::read_to_string(&alice.config).unwrap();
+    let old = Home::with_config(&before);
+    let out = alice.copr(&["new-api-token"]);
+    assert_code(&out, 0);
+    assert_eq!(
+        stdout(&out),
+        format!("New API token was updated in {}.\n", alice.config.display())
+    );
+    let after = std::fs::read_to_string(&alice.config).unwrap();
+    assert_ne!(before, after);
+    let lines: Vec<&str> = after.lines().collect();
+    assert_eq!(lines[0], "[copr-cli]");
+    assert!(lines.contains(&"username = alice"), "{after}");
+    assert!(
+        lines.contains(&format!("copr_url = {}", server.url).as_str()),
+        "{after}"
+    );
+    assert!(after.contains("# expiration date: "), "{after}");
+    assert_eq!(stdout(&alice.copr(&["whoami"])), "alice\n");
+    assert_code(&old.copr(&["whoami"]), 7);
+    if copr_cli_path().is_some() {
+        let out = alice.copr_cli(&["create", "viacli", "--chroot", "fedora-42-x86_64"]);
+        assert_code(&out, 0);
+        assert_code(
+            &old.copr_cli(&["create", "viacli2", "--chroot", "fedora-42-x86_64"]),
+            1,
+        );
+    }
+    // JSON names the file and login, never the token.
+    let out = alice.copr(&["new-api-token", "--output", "json"]);
+    assert_code(&out, 0);
+    let v = json_of(&out);
+    let text = std::fs::read_to_string(&alice.config).unwrap();
+    let token = text
+        .lines()
+        .find_map(|l| l.strip_prefix("token = "))
+        .unwrap();
+    assert!(!stdout(&out).contains(token));
+    assert_eq!(v["config"], json!(alice.config));
+    assert!(text.contains(&format!("login = {}", v["api_login"].as_str().unwrap())));
+}

@@ -119,6 +119,24 @@ enum Body {
     Multipart(Value, Vec<(String, String, String, Vec<u8>)>),
 }
 
+/// The answer of `POST /api-token`. `Debug` never shows the token.
+#[derive(Clone, serde::Deserialize)]
+pub struct NewToken {
+    pub api_login: String,
+    pub api_token: String,
+    #[serde(default)]
+    pub expiration: Option<String>,
+}
+
+impl std::fmt::Debug for NewToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewToken")
+            .field("api_login", &self.api_login)
+            .field("expiration", &self.expiration)
+            .finish()
+    }
+}
+
 /// Settings of a project for `add` and `edit`; unset fields are not sent.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ProjectSettings {
@@ -540,6 +558,11 @@ impl Client {
     /// `GET /auth-check`: who the configured token belongs to.
     pub fn auth_check(&self) -> Result<AuthCheck, ClientError> {
         self.call(Method::GET, &["auth-check"], Query::new(), Body::None, true)
+    }
+
+    /// `POST /api-token`: a new token for the configured user; the old one stops working.
+    pub fn new_api_token(&self) -> Result<NewToken, ClientError> {
+        self.call(Method::POST, &["api-token"], Query::new(), Body::None, true)
     }
 
     // ----- projects -----

@@ -28,6 +28,7 @@ mod list_package_names;
 mod list_packages;
 mod modify;
 mod monitor;
+mod new_api_token;
 mod regenerate_repos;
 pub mod remote;
 mod serve;
@@ -70,6 +71,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus, CliError> {
         Command::BuildPackage(args) => build_package::run(&global, args),
         Command::Buildscm(args) => buildscm::run(&global, args),
         Command::Monitor(args) => monitor::run(&global, args),
+        Command::NewApiToken(args) => new_api_token::run(&global, args),
         Command::ListPackageNames(args) => list_package_names::run(&global, args),
         Command::DeletePackage(args) => delete_package::run(&global, args),
         Command::ResetPackage(args) => delete_package::run_reset(&global, args),
