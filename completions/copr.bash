@@ -49,6 +49,9 @@ _copr() {
             copr,delete-build)
                 cmd="copr__subcmd__delete__subcmd__build"
                 ;;
+            copr,delete-package)
+                cmd="copr__subcmd__delete__subcmd__package"
+                ;;
             copr,download-build)
                 cmd="copr__subcmd__download__subcmd__build"
                 ;;
@@ -85,6 +88,9 @@ _copr() {
             copr,list-chroots)
                 cmd="copr__subcmd__list__subcmd__chroots"
                 ;;
+            copr,list-package-names)
+                cmd="copr__subcmd__list__subcmd__package__subcmd__names"
+                ;;
             copr,list-packages)
                 cmd="copr__subcmd__list__subcmd__packages"
                 ;;
@@ -97,8 +103,17 @@ _copr() {
             copr,module)
                 cmd="copr__subcmd__module"
                 ;;
+            copr,monitor)
+                cmd="copr__subcmd__monitor"
+                ;;
+            copr,new-api-token)
+                cmd="copr__subcmd__new__subcmd__api__subcmd__token"
+                ;;
             copr,regenerate-repos)
                 cmd="copr__subcmd__regenerate__subcmd__repos"
+                ;;
+            copr,reset-package)
+                cmd="copr__subcmd__reset__subcmd__package"
                 ;;
             copr,serve)
                 cmd="copr__subcmd__serve"
@@ -175,6 +190,9 @@ _copr() {
             copr__subcmd__help,delete-build)
                 cmd="copr__subcmd__help__subcmd__delete__subcmd__build"
                 ;;
+            copr__subcmd__help,delete-package)
+                cmd="copr__subcmd__help__subcmd__delete__subcmd__package"
+                ;;
             copr__subcmd__help,download-build)
                 cmd="copr__subcmd__help__subcmd__download__subcmd__build"
                 ;;
@@ -211,6 +229,9 @@ _copr() {
             copr__subcmd__help,list-chroots)
                 cmd="copr__subcmd__help__subcmd__list__subcmd__chroots"
                 ;;
+            copr__subcmd__help,list-package-names)
+                cmd="copr__subcmd__help__subcmd__list__subcmd__package__subcmd__names"
+                ;;
             copr__subcmd__help,list-packages)
                 cmd="copr__subcmd__help__subcmd__list__subcmd__packages"
                 ;;
@@ -223,8 +244,17 @@ _copr() {
             copr__subcmd__help,module)
                 cmd="copr__subcmd__help__subcmd__module"
                 ;;
+            copr__subcmd__help,monitor)
+                cmd="copr__subcmd__help__subcmd__monitor"
+                ;;
+            copr__subcmd__help,new-api-token)
+                cmd="copr__subcmd__help__subcmd__new__subcmd__api__subcmd__token"
+                ;;
             copr__subcmd__help,regenerate-repos)
                 cmd="copr__subcmd__help__subcmd__regenerate__subcmd__repos"
+                ;;
+            copr__subcmd__help,reset-package)
+                cmd="copr__subcmd__help__subcmd__reset__subcmd__package"
                 ;;
             copr__subcmd__help,serve)
                 cmd="copr__subcmd__help__subcmd__serve"
@@ -419,7 +449,7 @@ _copr() {
 
     case "${cmd}" in
         copr)
-            opts="-v -q -h -V --verbose --quiet --output --no-color --help --version completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module help"
+            opts="-v -q -h -V --verbose --quiet --output --no-color --help --version completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module monitor new-api-token list-package-names delete-package reset-package help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1142,6 +1172,32 @@ _copr() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        copr__subcmd__delete__subcmd__package)
+            opts="-v -q -h -V --name --config --verbose --quiet --output --no-color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         copr__subcmd__download__subcmd__build)
             opts="-r -d -v -q -h -V --chroot --dest --rpms --config --verbose --quiet --output --no-color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1401,7 +1457,7 @@ _copr() {
             return 0
             ;;
         copr__subcmd__help)
-            opts="completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module help"
+            opts="completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module monitor new-api-token list-package-names delete-package reset-package help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1597,6 +1653,20 @@ _copr() {
             return 0
             ;;
         copr__subcmd__help__subcmd__delete__subcmd__build)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__help__subcmd__delete__subcmd__package)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1806,6 +1876,20 @@ _copr() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        copr__subcmd__help__subcmd__list__subcmd__package__subcmd__names)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         copr__subcmd__help__subcmd__list__subcmd__packages)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1918,7 +2002,49 @@ _copr() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        copr__subcmd__help__subcmd__monitor)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__help__subcmd__new__subcmd__api__subcmd__token)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         copr__subcmd__help__subcmd__regenerate__subcmd__repos)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__help__subcmd__reset__subcmd__package)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2305,6 +2431,28 @@ _copr() {
             return 0
             ;;
         copr__subcmd__list__subcmd__chroots)
+            opts="-v -q -h -V --config --verbose --quiet --output --no-color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__list__subcmd__package__subcmd__names)
             opts="-v -q -h -V --config --verbose --quiet --output --no-color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2754,6 +2902,58 @@ _copr() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        copr__subcmd__monitor)
+            opts="-v -q -h -V --dirname --fields --config --verbose --quiet --output --no-color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dirname)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fields)
+                    COMPREPLY=($(compgen -W "name chroot build_id state pkg_version url_build_log url_backend_log url_build" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__new__subcmd__api__subcmd__token)
+            opts="-v -q -h -V --config --verbose --quiet --output --no-color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         copr__subcmd__regenerate__subcmd__repos)
             opts="-v -q -h -V --config --verbose --quiet --output --no-color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -2761,6 +2961,32 @@ _copr() {
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__reset__subcmd__package)
+            opts="-v -q -h -V --name --config --verbose --quiet --output --no-color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

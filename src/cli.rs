@@ -114,6 +114,16 @@ pub enum Command {
     Buildscm(BuildScmArgs),
     /// Release a module from builds, build a module from modulemd, or check modulemd files.
     Module(ModuleArgs),
+    /// Show the latest build of every package in every chroot of a project.
+    Monitor(MonitorArgs),
+    /// Get a new API token and save it in the configuration file (the old token stops working).
+    NewApiToken(NewApiTokenArgs),
+    /// Print the names of a project's packages, one per line.
+    ListPackageNames(ListPackageNamesArgs),
+    /// Delete a package and its builds from a project.
+    DeletePackage(PackageNameArgs),
+    /// Forget a package's source settings (its builds stay).
+    ResetPackage(PackageNameArgs),
 }
 
 /// Arguments of `copr completions`.
@@ -1245,4 +1255,51 @@ pub struct ModuleListArgs {
     /// Result directory the modules were released from.
     #[arg(long, value_name = "DIR", default_value = "copr-results")]
     pub resultdir: std::path::PathBuf,
+}
+
+/// Arguments of `copr monitor`.
+#[derive(Debug, Args)]
+pub struct MonitorArgs {
+    /// The project: [OWNER/]PROJECT.
+    pub project: String,
+    /// Project directory, e.g. `foo:pr:125` (default: the project itself).
+    #[arg(long, value_name = "DIRNAME")]
+    pub dirname: Option<String>,
+    /// Comma-separated columns, in order: name, chroot, build_id, state, pkg_version,
+    /// url_build_log, url_backend_log, url_build.
+    #[arg(long, value_name = "FIELDS", value_delimiter = ',',
+          default_value = "name,chroot,build_id,state,pkg_version",
+          value_parser = ["name", "chroot", "build_id", "state", "pkg_version", "url_build_log",
+                          "url_backend_log", "url_build"])]
+    pub fields: Vec<String>,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// Arguments of `copr list-package-names`.
+#[derive(Debug, Args)]
+pub struct ListPackageNamesArgs {
+    /// The project: [OWNER/]PROJECT.
+    pub copr: String,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// Arguments of `copr delete-package` and `copr reset-package`.
+#[derive(Debug, Args)]
+pub struct PackageNameArgs {
+    /// The project: [OWNER/]PROJECT.
+    pub copr: String,
+    /// The package name.
+    #[arg(long, value_name = "PKGNAME")]
+    pub name: String,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// Arguments of `copr new-api-token`.
+#[derive(Debug, Args)]
+pub struct NewApiTokenArgs {
+    #[command(flatten)]
+    pub remote: RemoteArgs,
 }

@@ -276,69 +276,75 @@ fn requests_match_copr_cli() {
     if copr_cli_path().is_none() {
         return;
     }
-    for case in CASES {
-        eprintln!("case {:?}", case.args);
-        let theirs_stub = Stub::copr_like();
-        let ours_stub = Stub::copr_like();
-        let theirs = Home::new(&theirs_stub.url).copr_cli(case.args);
-        let ours = Home::new(&ours_stub.url).copr(case.args);
-        assert_code(&theirs, 0);
-        assert_code(&ours, 0);
-        // Follow-up pages are left out: copr-cli asks for an empty page where we stop at a short
-        // one (pagination has its own test).
-        let first_pages = |v: Vec<Recorded>| -> Vec<Recorded> {
-            v.into_iter()
-                .filter(|r| r.q("offset").is_none_or(|o| o == "0"))
-                .collect()
+    std::thread::scope(|scope| {
+        for case in CASES {
+            scope.spawn(move || compare_with_copr_cli(case));
+        }
+    });
+}
+
+fn compare_with_copr_cli(case: &Case) {
+    eprintln!("case {:?}", case.args);
+    let theirs_stub = Stub::copr_like();
+    let ours_stub = Stub::copr_like();
+    let theirs = Home::new(&theirs_stub.url).copr_cli(case.args);
+    let ours = Home::new(&ours_stub.url).copr(case.args);
+    assert_code(&theirs, 0);
+    assert_code(&ours, 0);
+    // Follow-up pages are left out: copr-cli asks for an empty page where we stop at a short
+    // one (pagination has its own test).
+    let first_pages = |v: Vec<Recorded>| -> Vec<Recorded> {
+        v.into_iter()
+            .filter(|r| r.q("offset").is_none_or(|o| o == "0"))
+            .collect()
+    };
+    let (t, o) = (
+        first_pages(theirs_stub.api_requests()),
+        first_pages(ours_stub.api_requests()),
+    );
+    assert_eq!(
+        t.len(),
+        o.len(),
+        "{:?}: request count\ncopr-cli: {t:#?}\nours: {o:#?}",
+        case.args
+    );
+    for (t, o) in t.iter().zip(&o) {
+        let ctx = format!("{:?} {} {}", case.args, t.method, t.path);
+        assert_eq!(t.method, o.method, "{ctx}");
+        assert_eq!(t.path, o.path, "{ctx}");
+        let tq: BTreeSet<_> = t.query.iter().cloned().collect();
+        let oq: BTreeSet<_> = o
+            .query
+            .iter()
+            .filter(|(k, _)| !OUR_EXTRA_QUERY.contains(&k.as_str()) || t.q(k).is_some())
+            .cloned()
+            .collect();
+        assert_eq!(tq, oq, "{ctx}: query");
+        if t.authorization.is_some() {
+            assert_eq!(t.authorization, o.authorization, "{ctx}: authorization");
+        }
+        let is_multipart = |r: &Recorded| {
+            r.content_type
+                .as_deref()
+                .unwrap_or("")
+                .starts_with("multipart/")
         };
-        let (t, o) = (
-            first_pages(theirs_stub.api_requests()),
-            first_pages(ours_stub.api_requests()),
-        );
+        assert_eq!(is_multipart(t), is_multipart(o), "{ctx}: multipart");
+        let mut tj = t.json_without_nulls();
+        if let Value::Object(m) = &mut tj {
+            for k in case.cli_only_keys {
+                m.remove(*k);
+            }
+        }
+        assert_eq!(tj, o.json_without_nulls(), "{ctx}: body");
+    }
+    if case.same_stdout {
         assert_eq!(
-            t.len(),
-            o.len(),
-            "{:?}: request count\ncopr-cli: {t:#?}\nours: {o:#?}",
+            stdout(&theirs).replace(&theirs_stub.url, "URL"),
+            stdout(&ours).replace(&ours_stub.url, "URL"),
+            "{:?}: stdout",
             case.args
         );
-        for (t, o) in t.iter().zip(&o) {
-            let ctx = format!("{:?} {} {}", case.args, t.method, t.path);
-            assert_eq!(t.method, o.method, "{ctx}");
-            assert_eq!(t.path, o.path, "{ctx}");
-            let tq: BTreeSet<_> = t.query.iter().cloned().collect();
-            let oq: BTreeSet<_> = o
-                .query
-                .iter()
-                .filter(|(k, _)| !OUR_EXTRA_QUERY.contains(&k.as_str()) || t.q(k).is_some())
-                .cloned()
-                .collect();
-            assert_eq!(tq, oq, "{ctx}: query");
-            if t.authorization.is_some() {
-                assert_eq!(t.authorization, o.authorization, "{ctx}: authorization");
-            }
-            let is_multipart = |r: &Recorded| {
-                r.content_type
-                    .as_deref()
-                    .unwrap_or("")
-                    .starts_with("multipart/")
-            };
-            assert_eq!(is_multipart(t), is_multipart(o), "{ctx}: multipart");
-            let mut tj = t.json_without_nulls();
-            if let Value::Object(m) = &mut tj {
-                for k in case.cli_only_keys {
-                    m.remove(*k);
-                }
-            }
-            assert_eq!(tj, o.json_without_nulls(), "{ctx}: body");
-        }
-        if case.same_stdout {
-            assert_eq!(
-                stdout(&theirs).replace(&theirs_stub.url, "URL"),
-                stdout(&ours).replace(&ours_stub.url, "URL"),
-                "{:?}: stdout",
-                case.args
-            );
-        }
     }
 }
 
@@ -584,6 +590,23 @@ fn list_builds_reads_every_page() {
     assert!(text.lines().next().unwrap().contains("ID"), "{text}");
     assert_eq!(text.lines().count() as i64, TOTAL + 1);
     assert!(text.contains("hello") && text.contains("1.0-1") && text.contains("succeeded"));
+}
+
+/// A server that ignores `offset` is detected instead of being paged forever.
+#[test]
+fn a_server_ignoring_offset_is_reported() {
+    let stub = Stub::start(|_| {
+        let items: Vec<Value> = (1..=1000).map(|id| build_json(id, "pending")).collect();
+        ok(json!({"items": items, "meta": {"limit": 1000}}))
+    });
+    let out = Home::new(&stub.url).copr(&["list-builds", "hello"]);
+    assert_code(&out, 5);
+    assert!(
+        stderr(&out).contains("repeats the previous one"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(stub.requests().len(), 2);
 }
 
 /// `--output json` prints the API object as received, keys the client does not know included.
@@ -1023,6 +1046,41 @@ fn remote_commands_against_copr_serve() {
         );
     }
 
+    // A second package: listed by name, reset, deleted.
+    assert_code(
+        &alice.copr(&[
+            "add-package-scm",
+            "hello",
+            "--name",
+            "extra",
+            "--clone-url",
+            "https://example.org/extra.git",
+        ]),
+        0,
+    );
+    assert_eq!(
+        stdout(&alice.copr(&["list-package-names", "hello"])),
+        "hello\nextra\n"
+    );
+    let out = alice.copr(&["reset-package", "hello", "--name", "extra"]);
+    assert_code(&out, 0);
+    let pkg = json_of(&alice.copr(&[
+        "get-package",
+        "hello",
+        "--name",
+        "extra",
+        "--output",
+        "json",
+    ]));
+    assert_ne!(
+        pkg["source_dict"]["clone_url"], "https://example.org/extra.git",
+        "{pkg}"
+    );
+    let out = alice.copr(&["delete-package", "hello", "--name", "extra"]);
+    assert_code(&out, 0);
+    assert_eq!(stdout(&out), "Package extra was successfully deleted.\n");
+    assert_code(&alice.copr(&["get-package", "hello", "--name", "extra"]), 1);
+
     // Builds: from the package and from SCM; they wait for a builder.
     let out = alice.copr(&["build-package", "hello", "--name", "hello", "--nowait"]);
     assert_code(&out, 0);
@@ -1083,6 +1141,24 @@ fn remote_commands_against_copr_serve() {
             "{}",
             stdout(&out)
         );
+    }
+
+    // monitor: the latest build per package and chroot, as copr-cli reports it.
+    let rows = json_of(&alice.copr(&["monitor", "hello", "--output", "json"]));
+    assert!(
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["name"] == "hello" && r["chroot"] == "fedora-42-x86_64"),
+        "{rows}"
+    );
+    let out = alice.copr(&["monitor", "hello"]);
+    assert_code(&out, 0);
+    assert!(stdout(&out).starts_with("NAME"), "{}", stdout(&out));
+    if cli {
+        let out = alice.copr_cli(&["monitor", "alice/hello"]);
+        assert_code(&out, 0);
+        assert_eq!(serde_json::from_slice::<Value>(&out.stdout).unwrap(), rows);
     }
 
     // Cancel, watch (exit 4 for a canceled build), delete.
@@ -1198,4 +1274,193 @@ fn error_paths_against_copr_serve() {
         "{}",
         stderr(&out)
     );
+}
+
+/// `@group` projects and a comps.xml upload (multipart) against the real server; copr-cli sees
+/// the group project too.
+#[test]
+fn groups_and_comps_against_copr_serve() {
+    let Live {
+        _dir,
+        server,
+        alice,
+        bob,
+    } = live();
+    let data = server.data.clone();
+    for args in [&["add-group", "devs"][..], &["add-member", "devs", "alice"]] {
+        let out = server_support::admin(&data, args, &[]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = alice.copr(&["create", "@devs/tools", "--chroot", "fedora-42-x86_64"]);
+    assert_code(&out, 0);
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "New project was successfully created: {}/coprs/g/devs/tools/\n",
+            server.url
+        )
+    );
+    let list = json_of(&alice.copr(&["list", "@devs", "--output", "json"]));
+    assert_eq!(list[0]["full_name"], "@devs/tools");
+    // A member may change the group's chroots; others may not.
+    let comps = alice.dir.path().join("comps.xml");
+    std::fs::write(&comps, "<?xml version=\"1.0\"?>\n<comps></comps>\n").unwrap();
+    let out = alice.copr(&[
+        "edit-chroot",
+        "@devs/tools/fedora-42-x86_64",
+        "--upload-comps",
+        comps.to_str().unwrap(),
+        "--packages",
+        "gcc",
+    ]);
+    assert_code(&out, 0);
+    let c = json_of(&alice.copr(&[
+        "get-chroot",
+        "@devs/tools/fedora-42-x86_64",
+        "--output",
+        "json",
+    ]));
+    assert_eq!(c["comps_name"], "comps.xml");
+    assert_eq!(c["additional_packages"], json!(["gcc"]));
+    assert_code(
+        &bob.copr(&[
+            "edit-chroot",
+            "@devs/tools/fedora-42-x86_64",
+            "--packages",
+            "x",
+        ]),
+        7,
+    );
+    let out = alice.copr(&[
+        "buildscm",
+        "@devs/tools",
+        "--clone-url",
+        "https://example.org/t.git",
+        "--nowait",
+    ]);
+    assert_code(&out, 0);
+    let id = created_build(&out);
+    let b = json_of(&bob.copr(&["status", &id.to_string(), "--output", "json"]));
+    assert_eq!(
+        (b["ownername"].as_str(), b["projectname"].as_str()),
+        (Some("@devs"), Some("tools"))
+    );
+    if copr_cli_path().is_some() {
+        let out = alice.copr_cli(&["list", "@devs"]);
+        assert_code(&out, 0);
+        assert!(stdout(&out).contains("tools"), "{}", stdout(&out));
+        let out = alice.copr_cli(&[
+            "get-chroot",
+            "@devs/tools/fedora-42-x86_64",
+            "--output-format",
+            "json",
+        ]);
+        assert_code(&out, 0);
+        let c: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(c["comps_name"], "comps.xml");
+    }
+}
+
+/// Without `--config`, `~/.config/copr` is read (as copr-cli does); `--config` wins over it.
+#[test]
+fn default_config_location() {
+    let stub = Stub::start(|_| ok(json!({"id": 1, "name": "from-server"})));
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(home.path().join(".config")).unwrap();
+    std::fs::write(
+        home.path().join(".config/copr"),
+        format!(
+            "[copr-cli]\nlogin = homelogin\ntoken = hometoken\ncopr_url = {}\nencrypted = False\n",
+            stub.url
+        ),
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_copr"))
+            .arg("whoami")
+            .args(extra)
+            .env("HOME", home.path())
+            .output()
+            .unwrap()
+    };
+    let out = run(&[]);
+    assert_code(&out, 0);
+    assert_eq!(stdout(&out), "from-server\n");
+    use base64::Engine;
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("homelogin:hometoken")
+    );
+    assert_eq!(
+        stub.requests()[0].authorization.as_deref(),
+        Some(expected.as_str())
+    );
+    // An explicit file wins.
+    let other = Home::new(&stub.url);
+    let out = run(&["--config", other.config.to_str().unwrap()]);
+    assert_code(&out, 0);
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("alicelogin:alicetoken")
+    );
+    assert_eq!(
+        stub.requests()[1].authorization.as_deref(),
+        Some(expected.as_str())
+    );
+}
+
+/// `new-api-token` renews the token on the server and rewrites only login, token and the
+/// expiration comment of the config file; the old token stops working, copr-cli uses the new one.
+#[test]
+fn new_api_token_against_copr_serve() {
+    let Live {
+        _dir,
+        server,
+        alice,
+        ..
+    } = live();
+    let before = std::fs::read_to_string(&alice.config).unwrap();
+    let old = Home::with_config(&before);
+    let out = alice.copr(&["new-api-token"]);
+    assert_code(&out, 0);
+    assert_eq!(
+        stdout(&out),
+        format!("New API token was updated in {}.\n", alice.config.display())
+    );
+    let after = std::fs::read_to_string(&alice.config).unwrap();
+    assert_ne!(before, after);
+    let lines: Vec<&str> = after.lines().collect();
+    assert_eq!(lines[0], "[copr-cli]");
+    assert!(lines.contains(&"username = alice"), "{after}");
+    assert!(
+        lines.contains(&format!("copr_url = {}", server.url).as_str()),
+        "{after}"
+    );
+    assert!(after.contains("# expiration date: "), "{after}");
+    assert_eq!(stdout(&alice.copr(&["whoami"])), "alice\n");
+    assert_code(&old.copr(&["whoami"]), 7);
+    if copr_cli_path().is_some() {
+        let out = alice.copr_cli(&["create", "viacli", "--chroot", "fedora-42-x86_64"]);
+        assert_code(&out, 0);
+        assert_code(
+            &old.copr_cli(&["create", "viacli2", "--chroot", "fedora-42-x86_64"]),
+            1,
+        );
+    }
+    // JSON names the file and login, never the token.
+    let out = alice.copr(&["new-api-token", "--output", "json"]);
+    assert_code(&out, 0);
+    let v = json_of(&out);
+    let text = std::fs::read_to_string(&alice.config).unwrap();
+    let token = text
+        .lines()
+        .find_map(|l| l.strip_prefix("token = "))
+        .unwrap();
+    assert!(!stdout(&out).contains(token));
+    assert_eq!(v["config"], json!(alice.config));
+    assert!(text.contains(&format!("login = {}", v["api_login"].as_str().unwrap())));
 }

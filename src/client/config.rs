@@ -172,6 +172,101 @@ impl Config {
     }
 }
 
+/// Replace `login` and `token` in the `[copr-cli]` section of the file at `path` and its
+/// `# expiration date:` comment, keeping every other line, the file's permissions, and nothing
+/// half-written (the new text replaces the file in one rename).
+pub fn update_credentials(
+    path: &Path,
+    login: &str,
+    token: &str,
+    expiration: Option<&str>,
+) -> Result<(), ConfigError> {
+    let read = |source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let text = fs_err::read_to_string(path).map_err(read)?;
+    let new_text = replace_credentials(&text, login, token, expiration);
+    // Check that the result still parses before it replaces the file.
+    Config::parse(&new_text, path)?;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(read)?;
+    let mode = fs_err::metadata(path).map_err(read)?.permissions();
+    std::io::Write::write_all(&mut tmp, new_text.as_bytes()).map_err(read)?;
+    fs_err::set_permissions(tmp.path(), mode).map_err(read)?;
+    tmp.persist(path).map_err(|e| read(e.error))?;
+    Ok(())
+}
+
+fn replace_credentials(text: &str, login: &str, token: &str, expiration: Option<&str>) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut in_section = false;
+    let mut seen_login = false;
+    let mut seen_token = false;
+    let mut seen_expiration = false;
+    let mut section_end: Option<usize> = None;
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with('[') {
+            if in_section && section_end.is_none() {
+                section_end = Some(out.len());
+            }
+            in_section = trimmed == format!("[{SECTION}]");
+            out.push(line.to_string());
+            continue;
+        }
+        if let Some(exp) = expiration
+            && trimmed.starts_with("# expiration date:")
+        {
+            out.push(format!("# expiration date: {exp}"));
+            seen_expiration = true;
+            continue;
+        }
+        if in_section
+            && let Some(split) = trimmed.find(['=', ':'])
+            && !trimmed.starts_with(['#', ';'])
+        {
+            let key = trimmed[..split].trim().to_ascii_lowercase();
+            let delimiter = &trimmed[split..split + 1];
+            if key == "login" {
+                out.push(format!("login {delimiter} {login}"));
+                seen_login = true;
+                continue;
+            }
+            if key == "token" {
+                out.push(format!("token {delimiter} {token}"));
+                seen_token = true;
+                continue;
+            }
+        }
+        out.push(line.to_string());
+    }
+    let mut missing = Vec::new();
+    if !seen_login {
+        missing.push(format!("login = {login}"));
+    }
+    if !seen_token {
+        missing.push(format!("token = {token}"));
+    }
+    // Insert missing keys at the end of the section, before trailing blank lines.
+    let mut at = section_end.unwrap_or(out.len());
+    while at > 0 && out[at - 1].trim().is_empty() {
+        at -= 1;
+    }
+    for (i, line) in missing.into_iter().enumerate() {
+        out.insert(at + i, line);
+    }
+    if let (Some(exp), false) = (expiration, seen_expiration) {
+        out.push(format!("# expiration date: {exp}"));
+    }
+    let mut s = out.join("\n");
+    s.push('\n');
+    s
+}
+
 /// Python's `ConfigParser.getboolean` spellings.
 pub fn parse_bool(v: &str) -> Option<bool> {
     match v.trim().to_ascii_lowercase().as_str() {
@@ -325,6 +420,45 @@ mod tests {
             .unwrap();
         let again = parse(&c.render()).unwrap();
         assert_eq!(c, again);
+    }
+
+    #[test]
+    fn credentials_are_replaced_in_place() {
+        let before = "# my copr\n[copr-cli]\nLogin: old\nusername = alice\ntoken = oldtoken\n\
+                      copr_url = https://x\n# expiration date: 2026-01-01\n\n[other]\nlogin = keep\n";
+        let after = replace_credentials(before, "newlogin", "newtoken", Some("2027-05-01"));
+        assert_eq!(
+            after,
+            "# my copr\n[copr-cli]\nlogin : newlogin\nusername = alice\ntoken = newtoken\n\
+             copr_url = https://x\n# expiration date: 2027-05-01\n\n[other]\nlogin = keep\n"
+        );
+        let added =
+            replace_credentials("[copr-cli]\ncopr_url = https://x\n\n", "l", "t", Some("d"));
+        assert_eq!(
+            added,
+            "[copr-cli]\ncopr_url = https://x\nlogin = l\ntoken = t\n\n# expiration date: d\n"
+        );
+    }
+
+    #[test]
+    fn update_keeps_permissions() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("copr");
+        std::fs::write(
+            &p,
+            "[copr-cli]\nlogin = a\ntoken = b\ncopr_url = https://x\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        update_credentials(&p, "c", "d", None).unwrap();
+        let c = Config::load(Some(&p)).unwrap();
+        assert_eq!(
+            (c.login.as_deref(), c.token.as_deref()),
+            (Some("c"), Some("d"))
+        );
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
     }
 
     #[test]

@@ -119,6 +119,24 @@ enum Body {
     Multipart(Value, Vec<(String, String, String, Vec<u8>)>),
 }
 
+/// The answer of `POST /api-token`. `Debug` never shows the token.
+#[derive(Clone, serde::Deserialize)]
+pub struct NewToken {
+    pub api_login: String,
+    pub api_token: String,
+    #[serde(default)]
+    pub expiration: Option<String>,
+}
+
+impl std::fmt::Debug for NewToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewToken")
+            .field("api_login", &self.api_login)
+            .field("expiration", &self.expiration)
+            .finish()
+    }
+}
+
 /// Settings of a project for `add` and `edit`; unset fields are not sent.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ProjectSettings {
@@ -530,6 +548,7 @@ impl Client {
             offset: 0,
             limit: PAGE_LIMIT,
             buffer: std::collections::VecDeque::new(),
+            previous_first: None,
             done: false,
         }
     }
@@ -539,6 +558,11 @@ impl Client {
     /// `GET /auth-check`: who the configured token belongs to.
     pub fn auth_check(&self) -> Result<AuthCheck, ClientError> {
         self.call(Method::GET, &["auth-check"], Query::new(), Body::None, true)
+    }
+
+    /// `POST /api-token`: a new token for the configured user; the old one stops working.
+    pub fn new_api_token(&self) -> Result<NewToken, ClientError> {
+        self.call(Method::POST, &["api-token"], Query::new(), Body::None, true)
     }
 
     // ----- projects -----
@@ -765,6 +789,23 @@ impl Client {
         Ok(true)
     }
 
+    /// `GET /monitor`: the latest build of every package in every chroot,
+    /// `{"packages":[{"name","chroots":{chroot:{state,status,build_id,pkg_version,…}}}]}`.
+    pub fn monitor(
+        &self,
+        project: &ProjectRef,
+        additional_fields: &[String],
+    ) -> Result<Value, ClientError> {
+        let mut q = Query::new()
+            .str("ownername", &project.owner)
+            .str("projectname", &project.project)
+            .opt("project_dirname", project.dirname_if_custom());
+        for f in additional_fields {
+            q = q.str("additional_fields[]", f.clone());
+        }
+        self.send(Method::GET, &["monitor"], &q, Body::None, false)
+    }
+
     // ----- chroots -----
 
     /// `GET /mock-chroots/list`: chroot name → comment.
@@ -891,6 +932,28 @@ impl Client {
         )
     }
 
+    /// `DELETE /package/delete`; returns the deleted package.
+    pub fn package_delete(&self, project: &ProjectRef, name: &str) -> Result<Package, ClientError> {
+        self.call(
+            Method::DELETE,
+            &["package", "delete"],
+            Query::new(),
+            Body::Json(package_body(project, name)),
+            true,
+        )
+    }
+
+    /// `PUT /package/reset`: forget the package's source settings.
+    pub fn package_reset(&self, project: &ProjectRef, name: &str) -> Result<Package, ClientError> {
+        self.call(
+            Method::PUT,
+            &["package", "reset"],
+            Query::new(),
+            Body::Json(package_body(project, name)),
+            true,
+        )
+    }
+
     pub fn package_build(
         &self,
         project: &ProjectRef,
@@ -908,6 +971,14 @@ impl Client {
             true,
         )
     }
+}
+
+fn package_body(project: &ProjectRef, name: &str) -> Value {
+    serde_json::json!({
+        "ownername": project.owner,
+        "projectname": project.project,
+        "package_name": name,
+    })
 }
 
 fn insert_project(body: &mut Map<String, Value>, project: &ProjectRef) {
@@ -947,6 +1018,7 @@ pub struct Pages<'a, T> {
     offset: u64,
     limit: u64,
     buffer: std::collections::VecDeque<T>,
+    previous_first: Option<Value>,
     done: bool,
 }
 
@@ -961,13 +1033,27 @@ impl<T: DeserializeOwned> Pages<'_, T> {
         let value = self
             .client
             .send(Method::GET, &segments, &q, Body::None, false)?;
-        let page: Page<T> = self.client.decode(&segments, value)?;
+        let page: Page<Value> = self.client.decode(&segments, value)?;
         let step = page.meta.limit.filter(|l| *l > 0).unwrap_or(self.limit);
         if (page.items.len() as u64) < step {
             self.done = true;
         }
+        // A server that ignores `offset` would send the same page forever.
+        let first = page.items.first().cloned();
+        if first.is_some() && first == self.previous_first {
+            return Err(ClientError::Shape {
+                url: self.client.url(&segments).to_string(),
+                message: format!(
+                    "the page at offset {} repeats the previous one",
+                    self.offset
+                ),
+            });
+        }
+        self.previous_first = first;
         self.offset += step;
-        self.buffer.extend(page.items);
+        for item in page.items {
+            self.buffer.push_back(self.client.decode(&segments, item)?);
+        }
         Ok(())
     }
 

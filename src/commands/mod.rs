@@ -13,6 +13,7 @@ mod create;
 mod createrepo;
 mod delete;
 mod delete_build;
+mod delete_package;
 mod download_build;
 mod edit_chroot;
 mod fork;
@@ -23,9 +24,12 @@ mod key;
 mod list;
 mod list_builds;
 mod list_chroots;
+mod list_package_names;
 mod list_packages;
 mod mock_config;
 mod modify;
+mod monitor;
+mod new_api_token;
 mod regenerate_repos;
 pub mod remote;
 mod serve;
@@ -77,6 +81,11 @@ pub fn run(cli: Cli) -> Result<ExitStatus, CliError> {
         Command::BuildPackage(args) => build_package::run(&global, args),
         Command::Buildscm(args) => buildscm::run(&global, args),
         Command::Module(args) => module::run(&global, args),
+        Command::Monitor(args) => monitor::run(&global, args),
+        Command::NewApiToken(args) => new_api_token::run(&global, args),
+        Command::ListPackageNames(args) => list_package_names::run(&global, args),
+        Command::DeletePackage(args) => delete_package::run(&global, args),
+        Command::ResetPackage(args) => delete_package::run_reset(&global, args),
     }
 }
 

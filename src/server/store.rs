@@ -11,6 +11,7 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+use serde::Deserialize;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -135,49 +136,6 @@ macro_rules! package_row {
     };
 }
 
-macro_rules! build_row {
-    ($r:expr) => {
-        Build {
-            id: $r.try_get("id")?,
-            project_id: $r.try_get("project_id")?,
-            ownername: $r.try_get("ownername")?,
-            projectname: $r.try_get("projectname")?,
-            project_dirname: $r.try_get("project_dirname")?,
-            package_id: $r.try_get("package_id")?,
-            package_name: $r.try_get("package_name")?,
-            package_version: $r.try_get("package_version")?,
-            source_type: $r.try_get("source_type")?,
-            source_json: serde_json::from_str(&$r.try_get::<String, _>("source_json")?)?,
-            source_state: State::from_code($r.try_get("source_state")?),
-            state: State::from_code($r.try_get("state")?),
-            canceled: $r.try_get("canceled")?,
-            submitter: $r.try_get("submitter")?,
-            submitted_on: $r.try_get("submitted_on")?,
-            started_on: $r.try_get("started_on")?,
-            ended_on: $r.try_get("ended_on")?,
-            is_background: $r.try_get("is_background")?,
-            timeout: $r.try_get("timeout")?,
-            batch_id: $r.try_get("batch_id")?,
-            srpm_url: $r.try_get("srpm_url")?,
-            options: serde_json::from_str(&$r.try_get::<String, _>("options")?)?,
-            chroots: Vec::new(),
-        }
-    };
-}
-
-macro_rules! build_chroot_row {
-    ($r:expr) => {
-        BuildChroot {
-            build_id: $r.try_get("build_id")?,
-            name: $r.try_get("mock_chroot")?,
-            state: State::from_code($r.try_get("state")?),
-            started_on: $r.try_get("started_on")?,
-            ended_on: $r.try_get("ended_on")?,
-            status_reason: $r.try_get("status_reason")?,
-        }
-    };
-}
-
 /// Recompute and store the derived state of one build inside a transaction.
 macro_rules! refresh_build_state {
     ($tx:expr, $id:expr) => {{
@@ -213,8 +171,114 @@ macro_rules! refresh_build_state {
     }};
 }
 
-const BUILD_SELECT: &str = "SELECT b.*, p.ownername AS ownername, p.name AS projectname \
-     FROM builds b JOIN projects p ON p.id = b.project_id";
+/// Build columns as `'key', value` pairs for `json_object` / `json_build_object`.
+const BUILD_FIELDS_COMMON: &str = "'id', b.id, 'project_id', b.project_id, \
+     'ownername', p.ownername, 'projectname', p.name, 'project_dirname', b.project_dirname, \
+     'package_id', b.package_id, 'package_name', b.package_name, \
+     'package_version', b.package_version, 'source_type', b.source_type, \
+     'source_state', b.source_state, 'state', b.state, 'canceled', b.canceled, \
+     'submitter', b.submitter, 'submitted_on', b.submitted_on, 'started_on', b.started_on, \
+     'ended_on', b.ended_on, 'is_background', b.is_background, 'timeout', b.timeout, \
+     'batch_id', b.batch_id, 'srpm_url', b.srpm_url";
+
+const CHROOT_FIELDS: &str = "'build_id', c.build_id, 'mock_chroot', c.mock_chroot, \
+     'state', c.state, 'started_on', c.started_on, 'ended_on', c.ended_on, \
+     'status_reason', c.status_reason";
+
+/// A bind parameter of a dynamically assembled query.
+enum Arg<'a> {
+    I(i64),
+    S(&'a str),
+}
+
+/// SQLite has no boolean type: accept `true`/`false` and `0`/`1`.
+fn boolish<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Bool(b) => Ok(b),
+        serde_json::Value::Number(n) => Ok(n.as_i64() != Some(0)),
+        other => Err(serde::de::Error::custom(format!("not a boolean: {other}"))),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct ChrootJson {
+    build_id: i64,
+    mock_chroot: String,
+    state: i64,
+    started_on: Option<i64>,
+    ended_on: Option<i64>,
+    status_reason: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct BuildJson {
+    id: i64,
+    project_id: i64,
+    ownername: String,
+    projectname: String,
+    project_dirname: String,
+    package_id: Option<i64>,
+    package_name: Option<String>,
+    package_version: Option<String>,
+    source_type: String,
+    source_json: serde_json::Value,
+    source_state: i64,
+    state: i64,
+    #[serde(deserialize_with = "boolish")]
+    canceled: bool,
+    submitter: String,
+    submitted_on: i64,
+    started_on: Option<i64>,
+    ended_on: Option<i64>,
+    #[serde(deserialize_with = "boolish")]
+    is_background: bool,
+    timeout: i64,
+    batch_id: Option<i64>,
+    srpm_url: Option<String>,
+    options: serde_json::Value,
+    chroots: Vec<ChrootJson>,
+}
+
+impl BuildJson {
+    fn into_build(self) -> Build {
+        Build {
+            id: self.id,
+            project_id: self.project_id,
+            ownername: self.ownername,
+            projectname: self.projectname,
+            project_dirname: self.project_dirname,
+            package_id: self.package_id,
+            package_name: self.package_name,
+            package_version: self.package_version,
+            source_type: self.source_type,
+            source_json: self.source_json,
+            source_state: State::from_code(self.source_state),
+            state: State::from_code(self.state),
+            canceled: self.canceled,
+            submitter: self.submitter,
+            submitted_on: self.submitted_on,
+            started_on: self.started_on,
+            ended_on: self.ended_on,
+            is_background: self.is_background,
+            timeout: self.timeout,
+            batch_id: self.batch_id,
+            srpm_url: self.srpm_url,
+            options: serde_json::from_value(self.options).unwrap_or_default(),
+            chroots: self
+                .chroots
+                .into_iter()
+                .map(|c| BuildChroot {
+                    build_id: c.build_id,
+                    name: c.mock_chroot,
+                    state: State::from_code(c.state),
+                    started_on: c.started_on,
+                    ended_on: c.ended_on,
+                    status_reason: c.status_reason,
+                })
+                .collect(),
+        }
+    }
+}
 
 /// One versioned schema step; `{ID}` becomes each backend's auto-increment primary key.
 pub struct Migration {
@@ -1099,43 +1163,47 @@ impl Store {
         })
     }
 
-    async fn attach_chroots(&self, builds: &mut [Build]) -> Result<()> {
-        if builds.is_empty() {
-            return Ok(());
-        }
-        let sql = format!(
-            "SELECT * FROM build_chroots WHERE build_id IN ({}) ORDER BY build_id, mock_chroot",
-            placeholders(1, builds.len())
-        );
-        let ids: Vec<i64> = builds.iter().map(|b| b.id).collect();
-        let chroots: Vec<BuildChroot> = on_read!(self, p => {
-            let mut q = sqlx::query(AssertSqlSafe(sql));
-            for id in &ids { q = q.bind(*id); }
-            let rows = q.fetch_all(p).await?;
-            let mut out = Vec::with_capacity(rows.len());
-            for r in rows { out.push(build_chroot_row!(r)); }
-            out
-        });
-        let index: std::collections::HashMap<i64, usize> =
-            builds.iter().enumerate().map(|(i, b)| (b.id, i)).collect();
-        for c in chroots {
-            if let Some(i) = index.get(&c.build_id) {
-                builds[*i].chroots.push(c);
+    /// Fetch builds with their chroots in one query that returns one JSON document: the
+    /// database assembles the page, so a page of builds costs one round trip and one row
+    /// whatever its size. `filter` and `tail` use `$N` parameters bound from `args`.
+    async fn fetch_builds(&self, filter: &str, tail: &str, args: &[Arg<'_>]) -> Result<Vec<Build>> {
+        let pg = self.is_pg();
+        let sql = if pg {
+            format!(
+                "SELECT COALESCE(json_agg(x.j), '[]'::json)::text FROM (SELECT json_build_object(\
+                 {BUILD_FIELDS_COMMON}, 'source_json', b.source_json::json, 'options', b.options::json, \
+                 'chroots', (SELECT COALESCE(json_agg(json_build_object({CHROOT_FIELDS}) ORDER BY c.mock_chroot), '[]'::json) \
+                 FROM build_chroots c WHERE c.build_id = b.id)) AS j \
+                 FROM builds b JOIN projects p ON p.id = b.project_id WHERE {filter}{tail}) x"
+            )
+        } else {
+            format!(
+                "SELECT COALESCE(json_group_array(json(x.j)), '[]') FROM (SELECT json_object(\
+                 {BUILD_FIELDS_COMMON}, 'source_json', json(b.source_json), 'options', json(b.options), \
+                 'chroots', json((SELECT json_group_array(json_object({CHROOT_FIELDS})) \
+                 FROM (SELECT * FROM build_chroots WHERE build_id = b.id ORDER BY mock_chroot) c))) AS j \
+                 FROM builds b JOIN projects p ON p.id = b.project_id WHERE {filter}{tail}) x"
+            )
+        };
+        let text: String = on_read!(self, p => {
+            let mut q = sqlx::query_scalar::<_, String>(AssertSqlSafe(sql));
+            for a in args {
+                q = match a {
+                    Arg::I(v) => q.bind(*v),
+                    Arg::S(v) => q.bind(*v),
+                };
             }
-        }
-        Ok(())
+            q.fetch_one(p).await?
+        });
+        let rows: Vec<BuildJson> = serde_json::from_str(&text)?;
+        Ok(rows.into_iter().map(BuildJson::into_build).collect())
     }
 
     pub async fn get_build(&self, id: i64) -> Result<Option<Build>> {
-        let sql = format!("{BUILD_SELECT} WHERE b.id = $1");
-        let build = on_read!(self, p => {
-            let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(p).await?;
-            match row { Some(r) => Some(build_row!(r)), None => None }
-        });
-        let Some(build) = build else { return Ok(None) };
-        let mut v = vec![build];
-        self.attach_chroots(&mut v).await?;
-        Ok(v.pop())
+        Ok(self
+            .fetch_builds("b.id = $1", "", &[Arg::I(id)])
+            .await?
+            .pop())
     }
 
     /// Builds of a project, optionally of one package and in one state.
@@ -1146,28 +1214,28 @@ impl Store {
         state: Option<State>,
         page: &Page,
     ) -> Result<Vec<Build>> {
-        let mut sql = format!("{BUILD_SELECT} WHERE b.project_id = $1");
-        if package.is_some() {
-            sql.push_str(" AND b.package_name = $2");
+        let mut filter = String::from("b.project_id = $1");
+        let mut args = vec![Arg::I(project_id)];
+        if let Some(pk) = package {
+            args.push(Arg::S(pk));
+            filter.push_str(&format!(" AND b.package_name = ${}", args.len()));
         }
-        if state.is_some() {
-            sql.push_str(if package.is_some() {
-                " AND b.state = $3"
-            } else {
-                " AND b.state = $2"
-            });
+        if let Some(s) = state {
+            args.push(Arg::I(s.code()));
+            filter.push_str(&format!(" AND b.state = ${}", args.len()));
         }
-        sql.push_str(&page.sql_for(self.is_pg(), "b."));
-        let mut builds = on_read!(self, p => {
-            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(project_id);
-            if let Some(pk) = package { q = q.bind(pk); }
-            if let Some(s) = state { q = q.bind(s.code()); }
-            let rows = q.fetch_all(p).await?;
-            let mut out = Vec::with_capacity(rows.len());
-            for r in rows { out.push(build_row!(r)); }
-            out
-        });
-        self.attach_chroots(&mut builds).await?;
+        let mut builds = self
+            .fetch_builds(&filter, &page.sql_for(self.is_pg(), "b."), &args)
+            .await?;
+        // The aggregate keeps the subquery's order in practice; make it certain.
+        let key = |b: &Build| match page.order {
+            "submitted_on" => (b.submitted_on, b.id),
+            _ => (b.id, 0),
+        };
+        builds.sort_by_key(key);
+        if page.desc {
+            builds.reverse();
+        }
         Ok(builds)
     }
 
@@ -1177,22 +1245,22 @@ impl Store {
         package_id: i64,
         succeeded: bool,
     ) -> Result<Option<Build>> {
-        let sql = if succeeded {
+        let filter = if succeeded {
             format!(
-                "{BUILD_SELECT} WHERE b.package_id = $1 AND b.state = {} ORDER BY b.id DESC LIMIT 1",
+                "b.package_id = $1 AND b.state = {}",
                 State::Succeeded.code()
             )
         } else {
-            format!("{BUILD_SELECT} WHERE b.package_id = $1 ORDER BY b.id DESC LIMIT 1")
+            "b.package_id = $1".to_string()
         };
-        let build = on_read!(self, p => {
-            let row = sqlx::query(AssertSqlSafe(sql)).bind(package_id).fetch_optional(p).await?;
-            match row { Some(r) => Some(build_row!(r)), None => None }
-        });
-        let Some(build) = build else { return Ok(None) };
-        let mut v = vec![build];
-        self.attach_chroots(&mut v).await?;
-        Ok(v.pop())
+        Ok(self
+            .fetch_builds(
+                &filter,
+                " ORDER BY b.id DESC LIMIT 1",
+                &[Arg::I(package_id)],
+            )
+            .await?
+            .pop())
     }
 
     /// Cancel an unfinished build: tasks nobody works on yet are canceled at once; a running

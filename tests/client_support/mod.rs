@@ -233,6 +233,11 @@ pub fn copr_like(r: &Recorded) -> Reply {
     };
     match seg.as_slice() {
         ["auth-check"] => ok(json!({"id": 1, "name": "alice"})),
+        ["monitor"] => ok(
+            json!({"output": "ok", "message": "Project monitor request successful",
+            "packages": [{"name": "hello", "chroots": {"fedora-40-x86_64": {
+                "state": "succeeded", "status": 1, "build_id": 7, "pkg_version": "1.0-1"}}}]}),
+        ),
         ["project"] => ok(project_json(
             r.q("ownername").unwrap(),
             r.q("projectname").unwrap(),
@@ -257,6 +262,7 @@ pub fn copr_like(r: &Recorded) -> Reply {
         ["project-chroot", "edit", o, p, c] => ok(chroot_json(o, p, c)),
         ["package"] => ok(package_json(r.q("packagename").unwrap())),
         ["package", "list"] => page(package_json("hello")),
+        ["package", "delete" | "reset"] => ok(package_json(&s(&body, "package_name"))),
         ["package", _, _, _, name, _] => ok(package_json(name)),
         _ => (
             404,
