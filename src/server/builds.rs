@@ -3,6 +3,7 @@
 
 use axum::extract::{Multipart, Path, State};
 use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use tokio::io::AsyncWriteExt;
 
@@ -504,12 +505,12 @@ async fn load_build(st: &AppState, id: &str) -> ApiResult<Build> {
         .ok_or_else(|| ApiError::NotFound(format!("Build {id} does not exist.")))
 }
 
-pub async fn get_one(State(st): State<AppState>, Path(id): Path<String>) -> ApiResult<Json> {
+pub async fn get_one(State(st): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
     let b = load_build(&st, &id).await?;
-    Ok(axum::Json(render::build(&st, &b)))
+    Ok(axum::Json(render::build_out(&st, &b)).into_response())
 }
 
-pub async fn list(State(st): State<AppState>, input: Input) -> ApiResult<Json> {
+pub async fn list(State(st): State<AppState>, input: Input) -> ApiResult<Response> {
     let owner = input.required("ownername")?;
     let name = input.required("projectname")?;
     let p = project_from(&st, &owner, &name).await?;
@@ -530,8 +531,13 @@ pub async fn list(State(st): State<AppState>, input: Input) -> ApiResult<Json> {
         .store
         .list_builds(p.id, package.as_deref(), state, &page)
         .await?;
-    let items: Vec<Value> = builds.iter().map(|b| render::build(&st, b)).collect();
-    Ok(axum::Json(json!({"items": items, "meta": meta})))
+    #[derive(serde::Serialize)]
+    struct ListOut<'a> {
+        items: Vec<render::BuildOut<'a>>,
+        meta: Value,
+    }
+    let items = builds.iter().map(|b| render::build_out(&st, b)).collect();
+    Ok(axum::Json(ListOut { items, meta }).into_response())
 }
 
 pub async fn source_chroot(State(st): State<AppState>, Path(id): Path<String>) -> ApiResult<Json> {

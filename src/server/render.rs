@@ -1,5 +1,6 @@
 //! The JSON shapes of API v3 (reference §1.2): every key always present, null when unset.
 
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::AppState;
@@ -58,26 +59,55 @@ pub fn result_url(st: &AppState, b: &Build, chroot: &str) -> String {
     )
 }
 
-pub fn build(st: &AppState, b: &Build) -> Value {
-    json!({
-        "id": b.id,
-        "state": b.state.name(),
-        "projectname": b.projectname,
-        "ownername": b.ownername,
-        "project_dirname": b.project_dirname,
-        "repo_url": format!("{}/{}/{}", st.results_url, b.ownername, b.project_dirname),
-        "source_package": {
-            "name": b.package_name,
-            "version": b.package_version,
-            "url": b.srpm_url,
+/// The Build shape, serialized straight from borrowed data (lists of builds are the hot path).
+#[derive(Serialize)]
+pub struct BuildOut<'a> {
+    id: i64,
+    state: &'static str,
+    projectname: &'a str,
+    ownername: &'a str,
+    project_dirname: &'a str,
+    repo_url: String,
+    source_package: SourcePackage<'a>,
+    submitted_on: i64,
+    started_on: Option<i64>,
+    ended_on: Option<i64>,
+    submitter: &'a str,
+    chroots: Vec<&'a str>,
+    is_background: bool,
+}
+
+#[derive(Serialize)]
+struct SourcePackage<'a> {
+    name: Option<&'a str>,
+    version: Option<&'a str>,
+    url: Option<&'a str>,
+}
+
+pub fn build_out<'a>(st: &AppState, b: &'a Build) -> BuildOut<'a> {
+    BuildOut {
+        id: b.id,
+        state: b.state.name(),
+        projectname: &b.projectname,
+        ownername: &b.ownername,
+        project_dirname: &b.project_dirname,
+        repo_url: format!("{}/{}/{}", st.results_url, b.ownername, b.project_dirname),
+        source_package: SourcePackage {
+            name: b.package_name.as_deref(),
+            version: b.package_version.as_deref(),
+            url: b.srpm_url.as_deref(),
         },
-        "submitted_on": b.submitted_on,
-        "started_on": b.started_on,
-        "ended_on": b.ended_on,
-        "submitter": b.submitter,
-        "chroots": b.chroots.iter().map(|c| c.name.clone()).collect::<Vec<_>>(),
-        "is_background": b.is_background,
-    })
+        submitted_on: b.submitted_on,
+        started_on: b.started_on,
+        ended_on: b.ended_on,
+        submitter: &b.submitter,
+        chroots: b.chroots.iter().map(|c| c.name.as_str()).collect(),
+        is_background: b.is_background,
+    }
+}
+
+pub fn build(st: &AppState, b: &Build) -> Value {
+    serde_json::to_value(build_out(st, b)).unwrap_or(Value::Null)
 }
 
 pub fn build_chroot(st: &AppState, b: &Build, c: &BuildChroot) -> Value {

@@ -1178,7 +1178,7 @@ impl Store {
             )
         } else {
             format!(
-                "SELECT COALESCE(json_group_array(json(x.j)), '[]') FROM (SELECT json_object(\
+                "SELECT '[' || COALESCE(group_concat(x.j, ','), '') || ']' FROM (SELECT json_object(\
                  {BUILD_FIELDS_COMMON}, 'source_json', json(b.source_json), 'options', json(b.options), \
                  'chroots', json((SELECT json_group_array(json_object({CHROOT_FIELDS})) \
                  FROM (SELECT * FROM build_chroots WHERE build_id = b.id ORDER BY mock_chroot) c))) AS j \
