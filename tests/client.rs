@@ -1,6 +1,7 @@
-//! Remote commands against a recording loopback frontend: the requests match what the real
-//! copr-cli sends for the same command, errors map to copr-cli's exit codes, pagination, JSON
-//! output, waiting for builds and downloads.
+//! Remote commands (`copr whoami`, `create`, `buildscm`, …): against recording loopback
+//! frontends they send what the real copr-cli sends for the same arguments, map errors to
+//! copr-cli's exit codes, page, print JSON as received, wait for and download builds; end to end
+//! against `copr serve` they work together with copr-cli on the same projects.
 
 mod client_support;
 
