@@ -340,7 +340,7 @@ fn run(
             .map(|(k, kind)| {
                 let head = kind.head(entries.len());
                 let tail = kind.tail();
-                let mut open = Sha256::new();
+                let mut open = openssl::sha::Sha256::new();
                 let mut open_size = head.len() as u64 + tail.len() as u64;
                 open.update(head.as_bytes());
                 for e in &entries {
@@ -362,7 +362,7 @@ fn run(
                     all.extend_from_slice(p.as_bytes());
                 }
                 all.extend_from_slice(&tail_c);
-                (all, hex::encode(open.finalize()), open_size)
+                (all, hex::encode(open.finish()), open_size)
             })
             .collect();
         for (kind, (all, open_checksum, open_size)) in kinds.iter().zip(assembled) {
@@ -562,7 +562,7 @@ fn write_record(
     open_size: u64,
     written: &mut Vec<PathBuf>,
 ) -> Result<RepomdRecord, CreaterepoError> {
-    let checksum = hex::encode(Sha256::digest(bytes));
+    let checksum = hex::encode(openssl::sha::sha256(bytes));
     let name = format!("{checksum}-{kind}.{ext}");
     let path = repodata.join(&name);
     write_atomic(&path, bytes).map_err(CreaterepoError::io(&path))?;

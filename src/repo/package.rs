@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::io::{self, Read};
 use std::path::Path;
 
-use sha2::{Digest, Sha256};
+use openssl::sha::Sha256;
 
 use super::cache::Chunk;
 use super::header::{Header, HeaderError, RawPackage};
@@ -127,6 +127,12 @@ struct HashingReader<R> {
     read: u64,
 }
 
+fn sha256(data: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(data);
+    h.finish()
+}
+
 impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
@@ -153,7 +159,7 @@ pub fn read_package(path: &Path, href: &str) -> Result<PackageEntry, PackageErro
         let mut buf = Vec::with_capacity(size as usize + 1);
         file.read_to_end(&mut buf)?;
         let raw = RawPackage::read(&mut buf.as_slice())?;
-        (raw, Sha256::digest(&buf), buf.len() as u64)
+        (raw, sha256(&buf), buf.len() as u64)
     } else {
         let mut reader = HashingReader {
             inner: io::BufReader::with_capacity(64 * 1024, file),
@@ -168,7 +174,7 @@ pub fn read_package(path: &Path, href: &str) -> Result<PackageEntry, PackageErro
             Ok(())
         })?;
         let read = reader.read;
-        (raw, reader.hasher.finalize(), read)
+        (raw, reader.hasher.finish(), read)
     };
     if read != size {
         return Err(PackageError::Changed);
