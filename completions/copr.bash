@@ -97,6 +97,9 @@ _copr() {
             copr,regenerate-repos)
                 cmd="copr__subcmd__regenerate__subcmd__repos"
                 ;;
+            copr,repro)
+                cmd="copr__subcmd__repro"
+                ;;
             copr,serve)
                 cmd="copr__subcmd__serve"
                 ;;
@@ -219,6 +222,9 @@ _copr() {
                 ;;
             copr__subcmd__help,regenerate-repos)
                 cmd="copr__subcmd__help__subcmd__regenerate__subcmd__repos"
+                ;;
+            copr__subcmd__help,repro)
+                cmd="copr__subcmd__help__subcmd__repro"
                 ;;
             copr__subcmd__help,serve)
                 cmd="copr__subcmd__help__subcmd__serve"
@@ -371,7 +377,7 @@ _copr() {
 
     case "${cmd}" in
         copr)
-            opts="-v -q -h -V --verbose --quiet --output --no-color --help --version completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm help"
+            opts="-v -q -h -V --verbose --quiet --output --no-color --help --version completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm repro help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -629,7 +635,7 @@ _copr() {
             return 0
             ;;
         copr__subcmd__build)
-            opts="-D -r -v -q -h -V --method --git --committish --subdir --spec --backend --define --with --without --timeout --chroot --resultdir --repo --buildroot-pkg --enable-net --nodeps --memory-limit --dry-run --job --verbose --quiet --output --no-color --help --version"
+            opts="-D -r -v -q -h -V --method --git --committish --subdir --spec --backend --define --with --without --timeout --chroot --resultdir --repo --buildroot-pkg --enable-net --nodeps --memory-limit --dry-run --job --remote --scm --nowait --background --after-build-id --with-build-id --poll-interval --config --verbose --quiet --output --no-color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -700,6 +706,26 @@ _copr() {
                     return 0
                     ;;
                 --job)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --after-build-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --with-build-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --poll-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1353,7 +1379,7 @@ _copr() {
             return 0
             ;;
         copr__subcmd__help)
-            opts="completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm help"
+            opts="completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm repro help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1801,6 +1827,20 @@ _copr() {
             return 0
             ;;
         copr__subcmd__help__subcmd__regenerate__subcmd__repos)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__help__subcmd__repro)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2389,6 +2429,36 @@ _copr() {
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__repro)
+            opts="-v -q -h -V --resultdir --backend --dry-run --config --verbose --quiet --output --no-color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --resultdir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "sandbox mock" -- "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -112,6 +112,8 @@ pub enum Command {
     BuildPackage(BuildPackageArgs),
     /// Build from a Git or SVN repository.
     Buildscm(BuildScmArgs),
+    /// Run a remote build's task again locally, from the job spec its builder ran.
+    Repro(ReproArgs),
 }
 
 /// Arguments of `copr completions`.
@@ -409,6 +411,81 @@ pub struct BuildArgs {
     /// Run the job spec in FILE (TOML) instead of resolving SOURCE and flags.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["source", "method", "git", "committish", "subdir", "spec", "chroots"])]
     pub job: Option<std::path::PathBuf>,
+
+    #[command(flatten)]
+    pub remote: RemoteBuildArgs,
+}
+
+// ---- remote: `copr build --remote`, `copr repro` ----
+
+/// Options of `copr build` that send the build to a Copr server instead of building locally.
+#[derive(Debug, Clone, Args)]
+pub struct RemoteBuildArgs {
+    /// Build on the Copr server of the configuration, in [OWNER/]PROJECT[:DIRSUFFIX]: an SRPM is
+    /// uploaded, a directory, spec or local git tree is made into an SRPM here and uploaded, an
+    /// http(s) URL of a .spec/.src.rpm or a remote git URL is passed to the server.
+    #[arg(long = "remote", value_name = "[OWNER/]PROJECT", conflicts_with_all = ["dry_run", "job", "repos", "buildroot_pkgs", "nodeps", "memory_limit"])]
+    pub project: Option<String>,
+
+    /// With --remote: pass SOURCE to the server as a git clone URL (build/create/scm), with
+    /// --committish, --subdir, --spec and --method, instead of making the SRPM here.
+    #[arg(long, requires = "project")]
+    pub scm: bool,
+
+    /// With --remote: print the new build's ID and return without waiting for it.
+    #[arg(long, requires = "project")]
+    pub nowait: bool,
+
+    /// With --remote: run the build with lower priority (after other owners' builds).
+    #[arg(long, requires = "project")]
+    pub background: bool,
+
+    /// With --remote: start after the batch containing this build has finished.
+    #[arg(
+        long,
+        value_name = "BUILD_ID",
+        requires = "project",
+        conflicts_with = "with_build_id"
+    )]
+    pub after_build_id: Option<i64>,
+
+    /// With --remote: run in the same batch as this build.
+    #[arg(long, value_name = "BUILD_ID", requires = "project")]
+    pub with_build_id: Option<i64>,
+
+    /// With --remote: seconds between two status checks while waiting.
+    #[arg(long, value_name = "SECONDS", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..))]
+    pub poll_interval: u64,
+
+    /// copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url
+    /// [default: ~/.config/copr].
+    #[arg(long, value_name = "FILE", requires = "project")]
+    pub config: Option<std::path::PathBuf>,
+}
+
+/// Arguments of `copr repro`.
+#[derive(Debug, Args)]
+pub struct ReproArgs {
+    /// The remote build to reproduce, as BUILD_ID (its source task: the SRPM build) or
+    /// BUILD_ID:CHROOT (one chroot's build).
+    #[arg(value_name = "BUILD_ID[:CHROOT]")]
+    pub task: String,
+
+    /// Directory that receives the results of the local run.
+    #[arg(long, value_name = "DIR", default_value = "copr-repro")]
+    pub resultdir: std::path::PathBuf,
+
+    /// Buildroot backend [default: the one the builder used].
+    #[arg(long, value_enum)]
+    pub backend: Option<crate::mock::BackendKind>,
+
+    /// Print the job spec as the local run will use it (TOML, or JSON with --output json)
+    /// instead of running it.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub remote: RemoteArgs,
 }
 
 /// Arguments of `copr srpm`.
@@ -823,8 +900,8 @@ pub struct DeleteBuildArgs {
 /// How often a build is polled while waiting for it.
 #[derive(Debug, Clone, Args)]
 pub struct PollArgs {
-    /// Seconds between two status checks while waiting.
-    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    /// Seconds between two status checks while waiting (copr-cli waits 30).
+    #[arg(long, value_name = "SECONDS", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..))]
     pub poll_interval: u64,
 }
 

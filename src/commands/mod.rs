@@ -38,6 +38,10 @@ mod build;
 mod progress;
 mod srpm;
 
+mod build_remote;
+mod follow;
+mod repro;
+
 /// Run the parsed command line; returns the exit status for a completed run.
 pub fn run(cli: Cli) -> Result<ExitStatus, CliError> {
     let global = cli.global;
@@ -74,6 +78,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus, CliError> {
         Command::EditPackageScm(args) => add_package_scm::run_edit(&global, args),
         Command::BuildPackage(args) => build_package::run(&global, args),
         Command::Buildscm(args) => buildscm::run(&global, args),
+        Command::Repro(args) => repro::run(&global, args),
     }
 }
 
