@@ -101,8 +101,8 @@ impl Watcher<'_> {
 
     fn message(id: i64, name: &str, t: &Task) -> String {
         format!(
-            "{id} {name:<24} {:<10} {}",
-            Self::style(&t.state).apply_to(&t.state),
+            "{id} {name:<24} {} {}",
+            Self::style(&t.state).apply_to(format!("{:<10}", t.state)),
             elapsed(t.started_on, t.ended_on)
         )
     }
@@ -165,10 +165,8 @@ impl Watcher<'_> {
             if let Some(bar) = &task.bar {
                 if finished(&task.state) {
                     bar.set_style(ProgressStyle::with_template("  {msg}").expect("valid"));
-                    bar.finish_with_message(msg);
-                } else {
-                    bar.set_message(msg);
                 }
+                bar.set_message(msg);
             }
         }
     }
@@ -312,12 +310,20 @@ pub fn watch(
         }
         std::thread::sleep(opts.interval);
     }
-    for t in w.tasks.values() {
-        if let Some(bar) = &t.bar
-            && !bar.is_finished()
-        {
-            bar.abandon();
+    // Replace the live lines by their final text, so the terminal keeps a clean record.
+    let mut final_lines = Vec::new();
+    let _ = w.multi.clear();
+    w.multi.set_draw_target(ProgressDrawTarget::hidden());
+    let mut order: Vec<(&(i64, String), &Task)> = w.tasks.iter().collect();
+    order.sort_by_key(|((id, name), _)| (*id, name != SOURCE_TASK));
+    for (_, t) in order {
+        if let Some(bar) = &t.bar {
+            final_lines.push(bar.message());
+            bar.finish_and_clear();
         }
+    }
+    for line in final_lines {
+        eprintln!("  {line}");
     }
     let finals: Vec<Build> = finals.into_iter().flatten().collect();
     let ids_in = |state: &str| -> Vec<String> {
