@@ -27,6 +27,8 @@ pub enum ConfigError {
     PublicUrl(String),
     #[error("invalid chroot name `{0}` in the configuration")]
     Chroot(String),
+    #[error("invalid [[pool]] `{name}`: {reason}")]
+    Pool { name: String, reason: String },
 }
 
 /// The TOML file; every key is optional.
@@ -47,6 +49,8 @@ pub struct ConfigFile {
     pub upload_limit: Option<toml::Value>,
     /// Days an API token stays valid.
     pub token_lifetime_days: Option<i64>,
+    /// Repository publishing (`[publish]`).
+    pub publish: Option<super::publish::PublishConfig>,
 }
 
 /// The resolved configuration.
@@ -59,6 +63,7 @@ pub struct ServerConfig {
     pub chroots: Vec<String>,
     pub upload_limit: u64,
     pub token_lifetime_days: i64,
+    pub publish: super::publish::PublishConfig,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:5000";
@@ -167,6 +172,7 @@ impl ServerConfig {
             token_lifetime_days: file
                 .token_lifetime_days
                 .unwrap_or(DEFAULT_TOKEN_LIFETIME_DAYS),
+            publish: file.publish.unwrap_or_default(),
         })
     }
 }

@@ -14,6 +14,7 @@ pub mod input;
 pub mod keys;
 pub mod model;
 pub mod names;
+pub mod publish;
 pub mod render;
 pub mod store;
 
@@ -68,6 +69,8 @@ pub struct Inner {
     pub keys_dir: PathBuf,
     /// Host name (without port) used in `.repo` section ids.
     pub hostname: String,
+    /// Signs and publishes accepted results ([`publish::enqueue`]).
+    pub publisher: publish::Publisher,
 }
 
 #[derive(Clone)]
@@ -97,7 +100,15 @@ impl AppState {
                 source,
             })?;
         }
+        let publisher = publish::Publisher::new(
+            store.clone(),
+            config.publish.clone(),
+            results_dir.clone(),
+            keys_dir.clone(),
+            data.join("publish-queue"),
+        );
         Ok(AppState(Arc::new(Inner {
+            publisher,
             store,
             results_url: format!("{public_url}/results"),
             public_url,
@@ -410,6 +421,10 @@ impl Server {
             None
         };
         let state = AppState::new(store, config, public_url)?;
+        let recovered = state.publisher.recover();
+        if recovered > 0 {
+            tracing::info!("{recovered} accepted result(s) queued for publishing again");
+        }
         Ok(Server {
             state,
             listener,
@@ -421,10 +436,17 @@ impl Server {
     /// Serve until SIGTERM or SIGINT, then finish the requests in flight.
     pub async fn run(self) -> Result<(), ServeError> {
         let router = app(self.state.clone());
-        axum::serve(self.listener, router)
+        let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown_signal())
             .await
-            .map_err(ServeError::Serve)
+            .map_err(ServeError::Serve);
+        // Finish publishing what was accepted (the journal covers a harder stop).
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_secs(60),
+            self.state.publisher.idle(),
+        )
+        .await;
+        served
     }
 }
 
