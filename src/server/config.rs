@@ -32,6 +32,8 @@ pub enum ConfigError {
          positive and heartbeat_timeout longer than heartbeat_interval"
     )]
     Builders,
+    #[error("invalid [[pool]] `{name}`: {reason}")]
+    Pool { name: String, reason: String },
 }
 
 /// The TOML file; every key is optional.
@@ -52,6 +54,8 @@ pub struct ConfigFile {
     pub upload_limit: Option<toml::Value>,
     /// Days an API token stays valid.
     pub token_lifetime_days: Option<i64>,
+    /// Repository publishing (`[publish]`).
+    pub publish: Option<super::publish::PublishConfig>,
     /// Remote builders: heartbeats, retries, long-poll and tag requirements.
     pub builders: Option<BuildersConfig>,
 }
@@ -99,6 +103,7 @@ pub struct ServerConfig {
     pub upload_limit: u64,
     pub token_lifetime_days: i64,
     pub builders: BuildersConfig,
+    pub publish: super::publish::PublishConfig,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:5000";
@@ -218,6 +223,7 @@ impl ServerConfig {
                 }
                 b
             },
+            publish: file.publish.unwrap_or_default(),
         })
     }
 }

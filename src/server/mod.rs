@@ -16,6 +16,7 @@ pub mod input;
 pub mod keys;
 pub mod model;
 pub mod names;
+pub mod publish;
 pub mod render;
 pub mod store;
 
@@ -72,6 +73,8 @@ pub struct Inner {
     pub hostname: String,
     /// Remote build dispatch (wake-ups of waiting builders, fair-share bookkeeping).
     pub dispatch: dispatch::Dispatcher,
+    /// Signs and publishes accepted results ([`publish::enqueue`]).
+    pub publisher: publish::Publisher,
 }
 
 #[derive(Clone)]
@@ -101,7 +104,15 @@ impl AppState {
                 source,
             })?;
         }
+        let publisher = publish::Publisher::new(
+            store.clone(),
+            config.publish.clone(),
+            results_dir.clone(),
+            keys_dir.clone(),
+            data.join("publish-queue"),
+        );
         Ok(AppState(Arc::new(Inner {
+            publisher,
             store,
             results_url: format!("{public_url}/results"),
             public_url,
@@ -435,6 +446,10 @@ impl Server {
             None
         };
         let state = AppState::new(store, config, public_url)?;
+        let recovered = state.publisher.recover();
+        if recovered > 0 {
+            tracing::info!("{recovered} accepted result(s) queued for publishing again");
+        }
         dispatch::start(&state).await?;
         Ok(Server {
             state,
@@ -447,10 +462,17 @@ impl Server {
     /// Serve until SIGTERM or SIGINT, then finish the requests in flight.
     pub async fn run(self) -> Result<(), ServeError> {
         let router = app(self.state.clone());
-        axum::serve(self.listener, router)
+        let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown_signal())
             .await
-            .map_err(ServeError::Serve)
+            .map_err(ServeError::Serve);
+        // Finish publishing what was accepted (the journal covers a harder stop).
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_secs(60),
+            self.state.publisher.idle(),
+        )
+        .await;
+        served
     }
 }
 
