@@ -50,6 +50,55 @@ fn live() -> Live {
     Live { dir, server, alice }
 }
 
+/// A running `copr builder` for a server; killed when dropped.
+struct Builder {
+    child: std::process::Child,
+}
+
+impl Drop for Builder {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Register a builder with the server and start `copr builder` (sandbox backend, 2 jobs).
+fn start_builder(live: &Live, name: &str) -> Builder {
+    let out = server_support::admin(
+        &live.server.data,
+        &["add-builder", name, "--output", "json"],
+        &[],
+    );
+    assert_code(&out, 0);
+    let token = json_of(&out)["token"].as_str().unwrap().to_string();
+    let workdir = live.dir.path().join(format!("work-{name}"));
+    fs_err::create_dir_all(&workdir).unwrap();
+    let log = std::fs::File::create(live.dir.path().join(format!("{name}.log"))).unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_copr"))
+        .args(["builder", "--server", &live.server.url, "--jobs", "2"])
+        .args(["--backend", "sandbox", "--workdir"])
+        .arg(&workdir)
+        .env("COPR_BUILDER_TOKEN", token)
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    Builder { child }
+}
+
+/// Wait (bounded) until `check` holds; panics with `what` after two minutes.
+fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !check() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting: {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
 /// `GET` a JSON document from the server's API.
 fn api_get(server: &server_support::Server, path: &str) -> Value {
     reqwest::blocking::get(server.api(path))
@@ -501,5 +550,239 @@ fn repro_reproduces_a_remote_failure_with_the_same_summary() {
             .join("00000001-failing/builder-live.log")
             .exists(),
         "the local run keeps its log"
+    );
+}
+
+// ----- with a builder -----
+
+/// A directory built remotely on a builder: JSON output is the finished build, the text run
+/// shows each task's state and (--verbose) its live log, and `download-build` fetches RPMs that
+/// rpm reads, results.json and the log.
+#[test]
+fn remote_build_of_a_directory_succeeds_on_a_builder() {
+    let live = live();
+    let _b = start_builder(&live, "b1");
+    let src = example_hello();
+    let src = src.to_str().unwrap();
+    let out = live.alice.copr(&[
+        "build",
+        "--remote",
+        "hello",
+        src,
+        "--backend",
+        "sandbox",
+        "--output",
+        "json",
+        "--poll-interval",
+        "1",
+    ]);
+    assert_code(&out, 0);
+    let build = json_of(&out);
+    assert_eq!(build["state"], "succeeded", "{build}");
+    let id = build["id"].as_i64().unwrap().to_string();
+
+    let out = live.alice.copr(&[
+        "build",
+        "--remote",
+        "hello",
+        src,
+        "--backend",
+        "sandbox",
+        "--poll-interval",
+        "1",
+        "--verbose",
+    ]);
+    assert_code(&out, 0);
+    let (text, err) = (stdout(&out), stderr(&out));
+    assert!(text.contains("Created builds: "), "{text}");
+    assert!(text.contains(": succeeded"), "{text}");
+    let chroot = host_chroot();
+    assert!(err.contains(&format!("{chroot}: succeeded")), "{err}");
+    assert!(err.contains("srpm-builds: succeeded"), "{err}");
+    assert!(
+        err.contains(&format!("[{chroot}] ")),
+        "no live log lines: {err}"
+    );
+
+    let dest = live.dir.path().join("dl");
+    let out = live
+        .alice
+        .copr(&["download-build", &id, "--dest", dest.to_str().unwrap()]);
+    assert_code(&out, 0);
+    let dir = dest.join(&chroot);
+    for f in ["results.json", "builder-live.log"] {
+        assert!(dir.join(f).is_file(), "{f} missing: {}", stdout(&out));
+    }
+    let rpm = dir.join(format!("hello-1.0-1.{}.rpm", std::env::consts::ARCH));
+    let q = std::process::Command::new("rpm")
+        .args(["-qp", "--qf", "%{NAME}-%{VERSION}"])
+        .arg(&rpm)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&q.stdout),
+        "hello-1.0",
+        "{}",
+        rpm.display()
+    );
+}
+
+/// The real copr-cli against copr serve and a builder: `build` of an uploaded SRPM watched until
+/// it succeeds, `download-build` of its results, `monitor` with the package and chroot state.
+#[test]
+fn copr_cli_build_download_and_monitor() {
+    if copr_cli_path().is_none() {
+        return;
+    }
+    let live = live();
+    let _b = start_builder(&live, "b1");
+    let srpm = server_support::hello_srpm(live.dir.path());
+    // copr-cli polls every 30 seconds: this waits about that long.
+    let out = live
+        .alice
+        .copr_cli(&["build", "hello", srpm.to_str().unwrap()]);
+    assert_code(&out, 0);
+    let text = stdout(&out);
+    assert!(text.contains("succeeded"), "{text}");
+    let id: String = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Created builds: "))
+        .unwrap()
+        .trim()
+        .to_string();
+    let dest = live.dir.path().join("cli-dl");
+    let out = live
+        .alice
+        .copr_cli(&["download-build", &id, "--dest", dest.to_str().unwrap()]);
+    assert_code(&out, 0);
+    let dir = dest.join(host_chroot());
+    let binary: Vec<PathBuf> = fs_err::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_string_lossy();
+            n.ends_with(".rpm") && !n.ends_with(".src.rpm")
+        })
+        .collect();
+    assert_eq!(binary.len(), 1, "{}\n{}", stdout(&out), stderr(&out));
+    let q = std::process::Command::new("rpm")
+        .args(["-qp", "--qf", "%{NAME}"])
+        .arg(&binary[0])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&q.stdout), "hello");
+    let out = live.alice.copr_cli(&["monitor", "hello"]);
+    assert_code(&out, 0);
+    let rows: Value = json_of(&out);
+    let row = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "hello")
+        .unwrap_or_else(|| panic!("no hello in {rows}"));
+    assert_eq!(row["chroot"], host_chroot().as_str());
+    assert_eq!(row["state"], "succeeded");
+    assert_eq!(row["build_id"].to_string(), id);
+}
+
+/// `copr cancel` of a build that is running on a builder: the build ends canceled, watching it
+/// exits 4, and the build's processes on the builder are gone.
+#[test]
+fn cancel_reaches_a_running_build() {
+    let live = live();
+    let _b = start_builder(&live, "b1");
+    let out = live.alice.copr(&[
+        "build",
+        "--remote",
+        "hello",
+        fixture("sleeper").to_str().unwrap(),
+        "--backend",
+        "sandbox",
+        "--nowait",
+        "--output",
+        "json",
+    ]);
+    assert_code(&out, 0);
+    let id = json_of(&out)["id"].as_i64().unwrap();
+    let chroot = host_chroot();
+    let log_url = format!(
+        "{}/results/alice/hello/{chroot}/{id:08}-sleeper/builder-live.log",
+        live.server.url
+    );
+    eventually("the build sleeps on the builder", || {
+        reqwest::blocking::get(&log_url)
+            .ok()
+            .filter(|r| r.status().is_success())
+            .and_then(|r| r.text().ok())
+            .is_some_and(|t| t.contains("sleeping until canceled"))
+    });
+    let out = live.alice.copr(&["cancel", &id.to_string()]);
+    assert_code(&out, 0);
+    let out = live
+        .alice
+        .copr(&["watch-build", &id.to_string(), "--poll-interval", "1"]);
+    assert_code(&out, 4);
+    assert!(
+        stdout(&out).contains(&format!("Build {id}: canceled")),
+        "{}",
+        stdout(&out)
+    );
+    let workdir = live.dir.path().join("work-b1");
+    eventually("the build's processes are killed", || {
+        let ps = std::process::Command::new("ps")
+            .args(["-eo", "args"])
+            .output()
+            .unwrap();
+        !String::from_utf8_lossy(&ps.stdout)
+            .lines()
+            .any(|l| l.contains("sleep 313"))
+            || !workdir.exists()
+    });
+}
+
+/// A package that fails in %build fails remotely with a summary of its log; `copr repro` of the
+/// chroot task runs the builder's job spec here and fails with the same summary.
+#[test]
+fn repro_of_a_remote_failure_shows_the_same_summary() {
+    let live = live();
+    let _b = start_builder(&live, "b1");
+    let out = live.alice.copr(&[
+        "build",
+        "--remote",
+        "hello",
+        fixture("failing").to_str().unwrap(),
+        "--backend",
+        "sandbox",
+        "--poll-interval",
+        "1",
+    ]);
+    assert_code(&out, 4);
+    let remote_summary = summary_lines(&stderr(&out));
+    assert!(
+        remote_summary
+            .iter()
+            .any(|l| l.contains("failing.c:3:5: error:")),
+        "{}",
+        stderr(&out)
+    );
+    let id = stdout(&out)
+        .lines()
+        .find_map(|l| l.strip_prefix("Created builds: "))
+        .unwrap()
+        .trim()
+        .to_string();
+    let results = live.dir.path().join("repro");
+    let out = live.alice.copr(&[
+        "repro",
+        &format!("{id}:{}", host_chroot()),
+        "--resultdir",
+        results.to_str().unwrap(),
+    ]);
+    assert_code(&out, 4);
+    assert_eq!(
+        summary_lines(&stderr(&out)),
+        remote_summary,
+        "{}",
+        stderr(&out)
     );
 }

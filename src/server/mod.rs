@@ -397,7 +397,7 @@ pub fn app(state: AppState) -> Router {
         "/coprs/g/{group}/{project}/repo/{release}/{file}",
         g(hosting::group_repo_file),
     );
-    let results = hosting::static_dir(&state.results_dir);
+    let results = hosting::listed_dir(&state.results_dir);
     let uploads = hosting::static_dir(&state.uploads_dir);
     r.nest_service("/results", results)
         .nest_service("/tmp", uploads)
