@@ -610,7 +610,7 @@ fn remote_build_of_a_directory_succeeds_on_a_builder() {
         .copr(&["download-build", &id, "--dest", dest.to_str().unwrap()]);
     assert_code(&out, 0);
     let dir = dest.join(&chroot);
-    for f in ["results.json", "builder-live.log"] {
+    for f in ["results.json", "builder-live.log", "hello-1.0-1.src.rpm"] {
         assert!(dir.join(f).is_file(), "{f} missing: {}", stdout(&out));
     }
     let rpm = dir.join(format!("hello-1.0-1.{}.rpm", std::env::consts::ARCH));

@@ -968,6 +968,50 @@ impl Client {
         Ok(true)
     }
 
+    /// The file names a results directory lists (its HTML index, as Copr's backend and
+    /// `copr serve` serve them); `None` when the server shows no listing.
+    pub fn list_result_dir(&self, url: &str) -> Result<Option<Vec<String>>, ClientError> {
+        let url = format!("{}/", url.trim_end_matches('/'));
+        let transport = |source| ClientError::Transport {
+            url: url.clone(),
+            source,
+        };
+        let response = self
+            .http
+            .get(&url)
+            .timeout(Duration::from_secs(60))
+            .send()
+            .map_err(transport)?;
+        let html = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.starts_with("text/html"));
+        if !response.status().is_success() || !html {
+            return Ok(None);
+        }
+        let text = response.text().map_err(transport)?;
+        let mut names = Vec::new();
+        for part in text.split("href=\"").skip(1) {
+            let Some(href) = part.split('"').next() else {
+                continue;
+            };
+            // Files of this directory only: no subdirectories, parents, queries or other hosts.
+            if href.is_empty() || href.contains(['/', '?', '#', ':']) || href.starts_with('.') {
+                continue;
+            }
+            let name =
+                url::form_urlencoded::parse(format!("n={}", href.replace('+', "%2B")).as_bytes())
+                    .next()
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default();
+            if !name.is_empty() && !names.contains(&name) && name != "index.html" {
+                names.push(name);
+            }
+        }
+        Ok(Some(names))
+    }
+
     // ----- chroots -----
 
     /// `GET /mock-chroots/list`: chroot name → comment.

@@ -1,5 +1,6 @@
 //! `copr download-build BUILD_ID [-r CHROOT]… [--dest DIR] [--rpms]`: fetch a build's results
-//! into `DIR/<chroot>/`.
+//! into `DIR/<chroot>/`: every file the result directory lists (RPMs, logs, results.json…), or
+//! where the server shows no listing, the built RPMs and the files a Copr build directory holds.
 
 use crate::cli::{DownloadBuildArgs, GlobalArgs};
 use crate::commands::remote::{self, Remote};
@@ -46,6 +47,31 @@ pub fn run(global: &GlobalArgs, args: DownloadBuildArgs) -> Result<ExitStatus, C
         let base = format!("{}/", base.trim_end_matches('/'));
         let dir = args.dest.join(&chroot.name);
         fs_err::create_dir_all(&dir).status(ExitStatus::Generic)?;
+        // The directory's own listing names every file; without one, the files a Copr
+        // build directory holds are asked for by name.
+        let listed = remote
+            .client
+            .list_result_dir(&base)
+            .map_err(|e| remote.err(e))?;
+        if let Some(listed) = listed {
+            for name in listed {
+                if args.rpms && !name.ends_with(".rpm") {
+                    continue;
+                }
+                let dest = dir.join(&name);
+                let url = format!("{base}{}", url_segment(&name));
+                if remote
+                    .client
+                    .download(&url, &dest)
+                    .map_err(|e| remote.err(e))?
+                {
+                    downloaded.push(dest.display().to_string());
+                } else {
+                    eprintln!("Failed to download: {url}");
+                }
+            }
+            continue;
+        }
         let mut names: Vec<String> = built
             .get(&chroot.name)
             .and_then(|c| c.get("packages"))
@@ -90,4 +116,11 @@ pub fn run(global: &GlobalArgs, args: DownloadBuildArgs) -> Result<ExitStatus, C
         }
     }
     Ok(ExitStatus::Success)
+}
+
+/// A file name as one URL path segment.
+fn url_segment(name: &str) -> String {
+    url::form_urlencoded::byte_serialize(name.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
 }

@@ -178,7 +178,10 @@ impl Watcher<'_> {
         }
         let client = &self.remote.client;
         let mut out: Vec<String> = Vec::new();
-        for ((bid, name), task) in self.tasks.iter_mut() {
+        // The SRPM task's log first: its lines come before the chroots'.
+        let mut order: Vec<(&(i64, String), &mut Task)> = self.tasks.iter_mut().collect();
+        order.sort_by_key(|((_, name), _)| name != SOURCE_TASK);
+        for ((bid, name), task) in order {
             if *bid != id || task.log_done {
                 continue;
             }
