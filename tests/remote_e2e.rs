@@ -464,3 +464,26 @@ fn protocol_checks_tokens_leases_logs_and_archives() {
         409
     );
 }
+
+/// A build's timeout is enforced: the builder kills the build when it expires and the chroot
+/// fails with the reason; SIGTERM then lets the builder exit cleanly.
+#[test]
+fn timeout_fails_the_build_and_sigterm_stops_the_builder() {
+    let mut env = Env::new();
+    let alice = env.add_user("alice");
+    env.create_project(&alice, "demo", &[HOST_CHROOT]);
+    let b = env.start_builder("b1", 1);
+    let marker = format!("{}.{}", 700 + unique() % 97, unique());
+    let srpm = srpm(env.dir.path(), "endless", "1.0", &format!("sleep {marker}"));
+    let id = env.upload(&alice, "demo", &srpm, json!({"timeout": 4}));
+    let (s, job) = env.get(&format!("build/job-spec/{id}"));
+    assert_eq!(s, 200, "{job}");
+    assert_eq!(job["timeout"], 4);
+    env.wait_for(120, "the build to finish", || env.finished(id));
+    assert_eq!(env.state(id), "failed");
+    assert!(processes_matching(&format!("sleep {marker}")).is_empty());
+    let log = env.live_log(id, HOST_CHROOT).unwrap();
+    assert!(log.contains("timed out"), "{log}");
+    let status = env.stop_builder(b);
+    assert!(status.success(), "{status}");
+}
