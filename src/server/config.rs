@@ -51,6 +51,8 @@ pub struct ConfigFile {
     pub token_lifetime_days: Option<i64>,
     /// Repository publishing (`[publish]`).
     pub publish: Option<super::publish::PublishConfig>,
+    /// Builder pools (`[[pool]]`).
+    pub pool: Option<Vec<super::pools::PoolConfig>>,
 }
 
 /// The resolved configuration.
@@ -64,6 +66,7 @@ pub struct ServerConfig {
     pub upload_limit: u64,
     pub token_lifetime_days: i64,
     pub publish: super::publish::PublishConfig,
+    pub pools: Vec<super::pools::PoolConfig>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:5000";
@@ -162,6 +165,8 @@ impl ServerConfig {
                 return Err(ConfigError::Chroot(c.clone()));
             }
         }
+        let pools = file.pool.unwrap_or_default();
+        super::pools::validate(&pools)?;
         Ok(ServerConfig {
             listen,
             public_url: public_url.map(|u| u.trim_end_matches('/').to_string()),
@@ -173,6 +178,7 @@ impl ServerConfig {
                 .token_lifetime_days
                 .unwrap_or(DEFAULT_TOKEN_LIFETIME_DAYS),
             publish: file.publish.unwrap_or_default(),
+            pools,
         })
     }
 }
