@@ -28,6 +28,9 @@ _copr() {
             copr,build-package)
                 cmd="copr__subcmd__build__subcmd__package"
                 ;;
+            copr,builder)
+                cmd="copr__subcmd__builder"
+                ;;
             copr,buildscm)
                 cmd="copr__subcmd__buildscm"
                 ;;
@@ -151,6 +154,9 @@ _copr() {
             copr__subcmd__help,build-package)
                 cmd="copr__subcmd__help__subcmd__build__subcmd__package"
                 ;;
+            copr__subcmd__help,builder)
+                cmd="copr__subcmd__help__subcmd__builder"
+                ;;
             copr__subcmd__help,buildscm)
                 cmd="copr__subcmd__help__subcmd__buildscm"
                 ;;
@@ -256,6 +262,9 @@ _copr() {
             copr__subcmd__help__subcmd__serve,admin)
                 cmd="copr__subcmd__help__subcmd__serve__subcmd__admin"
                 ;;
+            copr__subcmd__help__subcmd__serve__subcmd__admin,add-builder)
+                cmd="copr__subcmd__help__subcmd__serve__subcmd__admin__subcmd__add__subcmd__builder"
+                ;;
             copr__subcmd__help__subcmd__serve__subcmd__admin,add-group)
                 cmd="copr__subcmd__help__subcmd__serve__subcmd__admin__subcmd__add__subcmd__group"
                 ;;
@@ -298,6 +307,9 @@ _copr() {
             copr__subcmd__serve,help)
                 cmd="copr__subcmd__serve__subcmd__help"
                 ;;
+            copr__subcmd__serve__subcmd__admin,add-builder)
+                cmd="copr__subcmd__serve__subcmd__admin__subcmd__add__subcmd__builder"
+                ;;
             copr__subcmd__serve__subcmd__admin,add-group)
                 cmd="copr__subcmd__serve__subcmd__admin__subcmd__add__subcmd__group"
                 ;;
@@ -318,6 +330,9 @@ _copr() {
                 ;;
             copr__subcmd__serve__subcmd__admin,seed-bench)
                 cmd="copr__subcmd__serve__subcmd__admin__subcmd__seed__subcmd__bench"
+                ;;
+            copr__subcmd__serve__subcmd__admin__subcmd__help,add-builder)
+                cmd="copr__subcmd__serve__subcmd__admin__subcmd__help__subcmd__add__subcmd__builder"
                 ;;
             copr__subcmd__serve__subcmd__admin__subcmd__help,add-group)
                 cmd="copr__subcmd__serve__subcmd__admin__subcmd__help__subcmd__add__subcmd__group"
@@ -346,6 +361,9 @@ _copr() {
             copr__subcmd__serve__subcmd__help,help)
                 cmd="copr__subcmd__serve__subcmd__help__subcmd__help"
                 ;;
+            copr__subcmd__serve__subcmd__help__subcmd__admin,add-builder)
+                cmd="copr__subcmd__serve__subcmd__help__subcmd__admin__subcmd__add__subcmd__builder"
+                ;;
             copr__subcmd__serve__subcmd__help__subcmd__admin,add-group)
                 cmd="copr__subcmd__serve__subcmd__help__subcmd__admin__subcmd__add__subcmd__group"
                 ;;
@@ -371,7 +389,7 @@ _copr() {
 
     case "${cmd}" in
         copr)
-            opts="-v -q -h -V --verbose --quiet --output --no-color --help --version completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm help"
+            opts="-v -q -h -V --verbose --quiet --output --no-color --help --version completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm builder help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -767,6 +785,60 @@ _copr() {
                     ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__builder)
+            opts="-j -v -q -h -V --server --token --arch --tag --chroot --jobs --workdir --backend --verbose --quiet --output --no-color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --arch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --chroot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --workdir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "sandbox mock" -- "${cur}"))
                     return 0
                     ;;
                 --output)
@@ -1353,7 +1425,7 @@ _copr() {
             return 0
             ;;
         copr__subcmd__help)
-            opts="completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm help"
+            opts="completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm builder help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1451,6 +1523,20 @@ _copr() {
             return 0
             ;;
         copr__subcmd__help__subcmd__build__subcmd__package)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__help__subcmd__builder)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1829,8 +1915,22 @@ _copr() {
             return 0
             ;;
         copr__subcmd__help__subcmd__serve__subcmd__admin)
-            opts="add-user add-group add-member remove-member renew-token seed-bench"
+            opts="add-user add-group add-member remove-member renew-token add-builder seed-bench"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__help__subcmd__serve__subcmd__admin__subcmd__add__subcmd__builder)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -2447,8 +2547,38 @@ _copr() {
             return 0
             ;;
         copr__subcmd__serve__subcmd__admin)
-            opts="-v -q -h -V --config --data --database --verbose --quiet --output --no-color --help --version add-user add-group add-member remove-member renew-token seed-bench help"
+            opts="-v -q -h -V --config --data --database --verbose --quiet --output --no-color --help --version add-user add-group add-member remove-member renew-token add-builder seed-bench help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__serve__subcmd__admin__subcmd__add__subcmd__builder)
+            opts="-v -q -h -V --config --data --database --verbose --quiet --output --no-color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -2567,8 +2697,22 @@ _copr() {
             return 0
             ;;
         copr__subcmd__serve__subcmd__admin__subcmd__help)
-            opts="add-user add-group add-member remove-member renew-token seed-bench help"
+            opts="add-user add-group add-member remove-member renew-token add-builder seed-bench help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__serve__subcmd__admin__subcmd__help__subcmd__add__subcmd__builder)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -2791,8 +2935,22 @@ _copr() {
             return 0
             ;;
         copr__subcmd__serve__subcmd__help__subcmd__admin)
-            opts="add-user add-group add-member remove-member renew-token seed-bench"
+            opts="add-user add-group add-member remove-member renew-token add-builder seed-bench"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__serve__subcmd__help__subcmd__admin__subcmd__add__subcmd__builder)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

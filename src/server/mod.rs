@@ -6,8 +6,10 @@
 
 pub mod accounts;
 pub mod api;
+pub mod builders;
 pub mod builds;
 pub mod config;
+pub mod dispatch;
 pub mod error;
 pub mod hosting;
 pub mod input;
@@ -70,6 +72,8 @@ pub struct Inner {
     pub keys_dir: PathBuf,
     /// Host name (without port) used in `.repo` section ids.
     pub hostname: String,
+    /// Remote build dispatch (wake-ups of waiting builders, fair-share bookkeeping).
+    pub dispatch: dispatch::Dispatcher,
     /// Signs and publishes accepted results ([`publish::enqueue`]).
     pub publisher: publish::Publisher,
 }
@@ -118,6 +122,7 @@ impl AppState {
             keys_dir,
             hostname,
             config,
+            dispatch: dispatch::Dispatcher::default(),
         })))
     }
 
@@ -362,6 +367,26 @@ pub fn app(state: AppState) -> Router {
         g(builds::build_chroot_built_packages),
     );
     r = route(r, "/api_3/mock-chroots/list", g(api::mock_chroots));
+    r = route(r, "/api_3/build/job-spec/{id}", g(builders::job_spec));
+    {
+        use builders::PREFIX;
+        r = r
+            .route(&format!("{PREFIX}/register"), post(builders::register))
+            .route(&format!("{PREFIX}/claim"), post(builders::claim))
+            .route(
+                &format!("{PREFIX}/task/{{id}}/heartbeat"),
+                post(builders::heartbeat),
+            )
+            .route(&format!("{PREFIX}/task/{{id}}/log"), post(builders::log))
+            .route(
+                &format!("{PREFIX}/task/{{id}}/release"),
+                post(builders::release),
+            )
+            .route(
+                &format!("{PREFIX}/task/{{id}}/result"),
+                post(builders::result).layer(DefaultBodyLimit::disable()),
+            );
+    }
     r = route(r, "/api_3/monitor", g(api::monitor));
     r = route(
         r,
@@ -426,6 +451,7 @@ impl Server {
         if recovered > 0 {
             tracing::info!("{recovered} accepted result(s) queued for publishing again");
         }
+        dispatch::start(&state).await?;
         Ok(Server {
             state,
             listener,

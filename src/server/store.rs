@@ -223,10 +223,11 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial schema",
-    sql: r#"
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial schema",
+        sql: r#"
 CREATE TABLE users (
     id {ID},
     username TEXT NOT NULL UNIQUE,
@@ -326,7 +327,31 @@ CREATE TABLE build_chroots (
 );
 CREATE INDEX build_chroots_queue ON build_chroots (state, build_id);
 "#,
-}];
+    },
+    Migration {
+        version: 2,
+        name: "builders and task leases",
+        sql: r#"
+CREATE TABLE builders (
+    id {ID},
+    name TEXT NOT NULL UNIQUE,
+    token_hash TEXT NOT NULL UNIQUE,
+    arch TEXT,
+    tags TEXT NOT NULL DEFAULT '[]',
+    chroots TEXT NOT NULL DEFAULT '[]',
+    backends TEXT NOT NULL DEFAULT '[]',
+    last_seen BIGINT,
+    created_on BIGINT NOT NULL
+);
+ALTER TABLE builds ADD COLUMN source_attempts BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE builds ADD COLUMN source_claimed BIGINT;
+ALTER TABLE builds ADD COLUMN source_job TEXT;
+ALTER TABLE build_chroots ADD COLUMN attempts BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE build_chroots ADD COLUMN claimed BIGINT;
+ALTER TABLE build_chroots ADD COLUMN job TEXT;
+"#,
+    },
+];
 
 /// Pagination and ordering of a list request.
 #[derive(Debug, Clone)]
@@ -1551,6 +1576,12 @@ impl Store {
         Ok(())
     }
 }
+
+// Builder registry and the task queue of remote builds live in their own file; as a child
+// module they share this module's query macros and backend.
+#[path = "store_tasks.rs"]
+mod tasks;
+pub use tasks::{BuilderRow, ClaimFilter, StaleOutcome, TaskKey, TaskRow};
 
 /// A database URL with any password replaced, for messages.
 pub fn redact_url(url: &str) -> String {
