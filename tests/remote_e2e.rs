@@ -487,3 +487,49 @@ fn timeout_fails_the_build_and_sigterm_stops_the_builder() {
     let status = env.stop_builder(b);
     assert!(status.success(), "{status}");
 }
+
+/// A task whose builder goes silent is re-queued when its heartbeats stop, at most
+/// `max_attempts` (3) times; then the build fails with the reason in its log.
+#[test]
+fn silent_builders_get_bounded_retries() {
+    let env = Env::new();
+    let alice = env.add_user("alice");
+    env.create_project(&alice, "demo", &[HOST_CHROOT]);
+    let token = env.add_builder("ghost");
+    let srpm = srpm(env.dir.path(), "hello", "1.0", "true");
+    let id = env.upload(&alice, "demo", &srpm, json!({}));
+    let offer = json!({"arch": "x86_64", "chroots": [HOST_CHROOT]});
+    for attempt in 1..=3 {
+        let r = env
+            .client
+            .post(format!("{}/builder-api/v1/claim", env.url))
+            .bearer_auth(&token)
+            .json(&offer)
+            .send()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200, "attempt {attempt}");
+        let task: Value = r.json().unwrap();
+        assert_eq!(task["task"]["build_id"], id);
+        assert_eq!(env.state(id), "starting");
+        // No heartbeat: the sweeper takes the task back (or fails it the third time).
+        let want = if attempt < 3 { "pending" } else { "failed" };
+        env.wait_for(60, want, || env.state(id) == want);
+    }
+    let log = env
+        .client
+        .get(format!(
+            "{}/results/alice/demo/srpm-builds/{id:08}/builder-live.log",
+            env.url
+        ))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert_eq!(
+        log.matches("stopped sending heartbeats").count(),
+        2,
+        "{log}"
+    );
+    assert!(log.contains("gave up after 3 attempts"), "{log}");
+    assert_eq!(env.chroot_state(id, HOST_CHROOT), "failed");
+}
