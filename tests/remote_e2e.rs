@@ -533,3 +533,77 @@ fn silent_builders_get_bounded_retries() {
     assert!(log.contains("gave up after 3 attempts"), "{log}");
     assert_eq!(env.chroot_state(id, HOST_CHROOT), "failed");
 }
+
+/// Benchmark (run with `--run-ignored only`): submit → builder start latency with an idle
+/// builder (median, p99), and tiny builds per minute on two builders. Prints, never asserts
+/// on time.
+#[test]
+#[ignore]
+fn bench_dispatch_latency_and_throughput() {
+    let mut env = Env::new();
+    let alice = env.add_user("alice");
+    env.create_project(&alice, "demo", &[HOST_CHROOT]);
+    let token = env.add_builder("probe");
+    let srpm = srpm(env.dir.path(), "hello", "1.0", "true");
+    let offer = json!({"arch": "x86_64", "chroots": [HOST_CHROOT]});
+    let mut lat = Vec::new();
+    for _ in 0..50 {
+        let waiting = {
+            let (c, url, token, offer) = (
+                env.client.clone(),
+                env.url.clone(),
+                token.clone(),
+                offer.clone(),
+            );
+            std::thread::spawn(move || {
+                let r = c
+                    .post(format!("{url}/builder-api/v1/claim"))
+                    .bearer_auth(&token)
+                    .json(&offer)
+                    .send()
+                    .unwrap();
+                (std::time::Instant::now(), r.json::<Value>().unwrap())
+            })
+        };
+        std::thread::sleep(Duration::from_millis(150));
+        let t0 = std::time::Instant::now();
+        let id = env.upload(&alice, "demo", &srpm, json!({}));
+        let (t1, task) = waiting.join().unwrap();
+        assert_eq!(task["task"]["build_id"], id);
+        lat.push(t1.duration_since(t0));
+        let lease = task["task"]["lease"].as_str().unwrap().to_string();
+        env.client
+            .post(format!(
+                "{}/builder-api/v1/task/{id}/result?state=failed",
+                env.url
+            ))
+            .bearer_auth(&token)
+            .header("Copr-Lease", lease)
+            .body(tarball(&[]))
+            .send()
+            .unwrap();
+    }
+    lat.sort();
+    eprintln!(
+        "submit → claim (upload request included): median {:?}, p99 {:?}, max {:?}",
+        lat[lat.len() / 2],
+        lat[lat.len() * 99 / 100],
+        lat[lat.len() - 1]
+    );
+    env.start_builder("b1", 1);
+    env.start_builder("b2", 1);
+    let srpms = env.dir.path().join("many");
+    let t0 = std::time::Instant::now();
+    let ids: Vec<i64> = (1..=30)
+        .map(|n| {
+            let s = remote_e2e_support::srpm(&srpms, &format!("t{n}"), "1.0", "true");
+            env.upload(&alice, "demo", &s, json!({}))
+        })
+        .collect();
+    env.wait_for(600, "30 builds", || ids.iter().all(|id| env.finished(*id)));
+    let secs = t0.elapsed().as_secs_f64();
+    eprintln!(
+        "30 tiny builds on 2 builders: {secs:.1} s, {:.1} builds/minute",
+        30.0 * 60.0 / secs
+    );
+}
