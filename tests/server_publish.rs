@@ -292,3 +292,56 @@ fn regenerate_repos_rebuilds_every_chroot() {
     assert!(fedora.join("repodata/repomd.xml.asc").is_file());
     assert!(repoquery(&env.dir.path().join("c2"), &fedora).is_empty());
 }
+
+/// Benchmark (run with `--run-ignored only`): build end → repository published for a chroot
+/// of 10,000 packages; prints the median and worst of several single-build publications.
+#[test]
+#[ignore]
+fn bench_publish_latency_10k_packages() {
+    let env = Env::new("");
+    let count: u32 = std::env::var("BENCH_PACKAGES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10_000);
+    let base = env.chroot_dir(CHROOT).join("00000001-base");
+    let t = std::time::Instant::now();
+    copr::repo::bench::small_set(&base, count).unwrap();
+    eprintln!("generated {count} packages in {:.1?}", t.elapsed());
+    let t = std::time::Instant::now();
+    let repo = copr::server::publish::Repo {
+        project_id: env.project.id,
+        owner: OWNER.into(),
+        project: PROJECT.into(),
+        dirname: PROJECT.into(),
+        chroot: CHROOT.into(),
+    };
+    let ticket = {
+        let _g = env.rt.enter();
+        env.state.publisher.regenerate(repo)
+    };
+    env.wait(ticket).unwrap();
+    eprintln!(
+        "cold publication (sign all, createrepo) {:.1?}",
+        t.elapsed()
+    );
+    let mut times = Vec::new();
+    for i in 0..7 {
+        let b = env.new_build(&format!("new{i}"), &[CHROOT]);
+        let dir = env.build_dir(&b, CHROOT);
+        std::fs::create_dir_all(&dir).unwrap();
+        copr::repo::bench::small_package(&dir, 100_000 + i, 2048).unwrap();
+        let t = std::time::Instant::now();
+        env.wait(env.enqueue(&b, CHROOT)).unwrap();
+        times.push(t.elapsed().as_secs_f64());
+        assert_eq!(env.chroot_state(&b, CHROOT), State::Succeeded);
+    }
+    times.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    eprintln!(
+        "build end -> published ({count} packages): median {:.3}s, max {:.3}s",
+        times[times.len() / 2],
+        times[times.len() - 1]
+    );
+    let primary =
+        std::fs::read_to_string(env.chroot_dir(CHROOT).join("repodata/repomd.xml")).unwrap();
+    assert!(primary.contains("primary"));
+}

@@ -435,12 +435,21 @@ impl Agent {
             write_log_line(log_path, &format!("error: {s}"));
             (state, Some(s), log_path.parent().map(Path::to_path_buf))
         };
+        // Sources the server itself hosts are fetched here, patiently: a server restart
+        // must not fail the build.
+        let job = match self.prefetch(&task.job, resultdir) {
+            Ok(job) => job,
+            Err(e) => {
+                let e = std::io::Error::other(e);
+                return failed(&e);
+            }
+        };
         match &task.chroot {
-            None => match pipeline::build_srpm(&task.job, self.backend.as_ref(), &opts) {
+            None => match pipeline::build_srpm(&job, self.backend.as_ref(), &opts) {
                 Ok(r) => (r.state, r.error, Some(r.dir)),
                 Err(e) => failed(&e),
             },
-            Some(chroot) => match pipeline::build(&task.job, self.backend.as_ref(), &opts) {
+            Some(chroot) => match pipeline::build(&job, self.backend.as_ref(), &opts) {
                 Ok(r) => {
                     let Some(c) = r.chroots.into_iter().find(|c| &c.chroot == chroot) else {
                         return (State::Failed, Some("no result for the chroot".into()), None);
@@ -462,6 +471,63 @@ impl Agent {
                 Err(e) => failed(&e),
             },
         }
+    }
+
+    /// The job with a source URL on this server replaced by the downloaded file (an SRPM or a
+    /// spec), retrying while the server is unreachable.
+    fn prefetch(&self, job: &JobSpec, resultdir: &Path) -> Result<JobSpec, String> {
+        let crate::job::Source::Url { url } = &job.source else {
+            return Ok(job.clone());
+        };
+        if !url.starts_with(&format!("{}/", self.opts.server)) {
+            return Ok(job.clone());
+        }
+        let name = url
+            .rsplit('/')
+            .next()
+            .filter(|n| !n.is_empty() && !n.starts_with('.'))
+            .ok_or_else(|| format!("{url} names no file"))?;
+        let dir = resultdir.with_file_name("source");
+        fs_err::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let dest = dir.join(name);
+        let start = Instant::now();
+        let mut backoff = Duration::from_millis(500);
+        loop {
+            let outcome = self
+                .client
+                .get(url)
+                .timeout(Duration::from_secs(600))
+                .send()
+                .and_then(|r| r.error_for_status());
+            match outcome {
+                Ok(mut r) => {
+                    let mut f = fs_err::File::create(&dest).map_err(|e| e.to_string())?;
+                    match r.copy_to(&mut f) {
+                        Ok(_) => break,
+                        Err(e) if start.elapsed() > UPLOAD_PATIENCE => {
+                            return Err(format!("cannot download {url}: {e}"));
+                        }
+                        Err(_) => {}
+                    }
+                }
+                Err(e) if e.status().is_some_and(|s| s.is_client_error()) => {
+                    return Err(format!("cannot download {url}: {e}"));
+                }
+                Err(e) if start.elapsed() > UPLOAD_PATIENCE => {
+                    return Err(format!("cannot download {url}: {e}"));
+                }
+                Err(_) => {}
+            }
+            std::thread::sleep(backoff);
+            backoff = (backoff * 2).min(Duration::from_secs(5));
+        }
+        let mut job = job.clone();
+        job.source = if name.ends_with(".spec") {
+            crate::job::Source::Spec { path: dest }
+        } else {
+            crate::job::Source::Srpm { path: dest }
+        };
+        Ok(job)
     }
 
     fn heartbeats(

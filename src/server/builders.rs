@@ -234,7 +234,7 @@ async fn held_task(
 }
 
 fn active(row: &TaskRow) -> bool {
-    matches!(row.state, BuildState::Starting | BuildState::Running)
+    matches!(row.state, BuildState::Starting | BuildState::Running) && !row.accepted
 }
 
 pub async fn heartbeat(
@@ -402,17 +402,28 @@ pub async fn result(
                 }
             }
         }
+        TaskKey::Chroot(build_id, chroot) if state == BuildState::Succeeded => {
+            if !st.store.accept_chroot(*build_id, chroot, &lease).await? {
+                return Err(ApiError::Conflict(format!(
+                    "{} is no longer held by this lease.",
+                    row.key
+                )));
+            }
+            dispatch::results_accepted(&st, *build_id, chroot).await?;
+            BuildState::Running
+        }
         _ => {
             end(&st, &row, &lease, state, reason.as_deref()).await?;
             state
         }
     };
-    tracing::info!("{} {} on builder {}", row.key, final_state.name(), b.name);
-    if let (TaskKey::Chroot(_, chroot), BuildState::Succeeded) = (&row.key, final_state) {
-        dispatch::results_accepted(&st, &row.ownername, &row.project_dirname, chroot, &dir);
-    }
+    let shown = match final_state {
+        BuildState::Running => "accepted for publishing",
+        s => s.name(),
+    };
+    tracing::info!("{} {shown} on builder {}", row.key, b.name);
     st.dispatch.wake();
-    Ok(axum::Json(json!({ "state": final_state.name() })))
+    Ok(axum::Json(json!({ "state": shown })))
 }
 
 async fn end(

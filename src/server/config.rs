@@ -58,6 +58,8 @@ pub struct ConfigFile {
     pub publish: Option<super::publish::PublishConfig>,
     /// Remote builders: heartbeats, retries, long-poll and tag requirements.
     pub builders: Option<BuildersConfig>,
+    /// Builder pools (`[[pool]]`).
+    pub pool: Option<Vec<super::pools::PoolConfig>>,
 }
 
 /// The `[builders]` table: how the server supervises `copr builder` agents.
@@ -104,6 +106,7 @@ pub struct ServerConfig {
     pub token_lifetime_days: i64,
     pub builders: BuildersConfig,
     pub publish: super::publish::PublishConfig,
+    pub pools: Vec<super::pools::PoolConfig>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:5000";
@@ -202,6 +205,8 @@ impl ServerConfig {
                 return Err(ConfigError::Chroot(c.clone()));
             }
         }
+        let pools = file.pool.unwrap_or_default();
+        super::pools::validate(&pools)?;
         Ok(ServerConfig {
             listen,
             public_url: public_url.map(|u| u.trim_end_matches('/').to_string()),
@@ -224,6 +229,7 @@ impl ServerConfig {
                 b
             },
             publish: file.publish.unwrap_or_default(),
+            pools,
         })
     }
 }

@@ -357,6 +357,16 @@ pub async fn sweep(st: &AppState) -> Result<(), StoreError> {
 
 /// Start the fault sweeper. In-progress tasks first get a fresh heartbeat (server restart).
 pub async fn start(st: &AppState) -> Result<(), StoreError> {
+    // Accepted results survive a restart in the publish journal; one accepted just before a
+    // crash without a journal entry is built again.
+    let journal = st.config.data_dir.join("publish-queue");
+    for row in st.store.active_tasks().await? {
+        if let (true, TaskKey::Chroot(id, chroot)) = (row.accepted, &row.key)
+            && !journal.join(format!("{id}-{chroot}.json")).exists()
+        {
+            st.store.revive_accepted(*id, chroot).await?;
+        }
+    }
     st.store.touch_active_tasks().await?;
     let st = st.clone();
     tokio::spawn(async move {
@@ -373,15 +383,16 @@ pub async fn start(st: &AppState) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Called when a chroot task's results were accepted into `dir`
-/// (`results/<owner>/<dirname>/<chroot>/<id:08>-<pkg>/`): hand them to publishing.
-pub fn results_accepted(
+/// Hand a chroot task's accepted results (`results/<owner>/<dirname>/<chroot>/<id:08>-<pkg>/`)
+/// to publishing, which signs them, regenerates the repository and then marks the task.
+pub async fn results_accepted(
     st: &AppState,
-    owner: &str,
-    dirname: &str,
+    build_id: i64,
     chroot: &str,
-    dir: &std::path::Path,
-) {
-    let _ = st;
-    tracing::debug!("results of {owner}/{dirname} {chroot} in {}", dir.display());
+) -> Result<(), StoreError> {
+    if let Some(b) = st.store.get_build(build_id).await? {
+        let _ticket =
+            super::publish::enqueue(st, super::publish::PublishRequest::for_build(&b, chroot));
+    }
+    Ok(())
 }

@@ -16,6 +16,7 @@ pub mod input;
 pub mod keys;
 pub mod model;
 pub mod names;
+pub mod pools;
 pub mod publish;
 pub mod render;
 pub mod store;

@@ -71,6 +71,8 @@ pub struct TaskRow {
     pub claimed: Option<i64>,
     /// The stored JobSpec JSON (set when claimed).
     pub job: Option<String>,
+    /// Its results were accepted and are being published (running, no heartbeat expected).
+    pub accepted: bool,
 }
 
 /// What a builder slot can take.
@@ -123,12 +125,13 @@ const SOURCE_TASK_SELECT: &str = "SELECT b.id AS build_id, NULL AS chroot, p.own
      b.project_dirname AS project_dirname, b.package_name AS package_name, \
      b.source_state AS state, b.source_worker AS worker, b.canceled AS canceled, \
      b.source_attempts AS attempts, b.timeout AS timeout, b.source_claimed AS claimed, \
-     b.source_job AS job FROM builds b JOIN projects p ON p.id = b.project_id";
+     b.source_job AS job, b.source_heartbeat AS heartbeat \
+     FROM builds b JOIN projects p ON p.id = b.project_id";
 const CHROOT_TASK_SELECT: &str = "SELECT b.id AS build_id, bc.mock_chroot AS chroot, \
      p.ownername AS ownername, b.project_dirname AS project_dirname, \
      b.package_name AS package_name, bc.state AS state, bc.worker AS worker, \
      b.canceled AS canceled, bc.attempts AS attempts, b.timeout AS timeout, \
-     bc.claimed AS claimed, bc.job AS job \
+     bc.claimed AS claimed, bc.job AS job, bc.heartbeat AS heartbeat \
      FROM build_chroots bc JOIN builds b ON b.id = bc.build_id \
      JOIN projects p ON p.id = b.project_id";
 
@@ -136,7 +139,11 @@ macro_rules! task_row {
     ($r:expr) => {{
         let id: i64 = $r.try_get("build_id")?;
         let chroot: Option<String> = $r.try_get("chroot")?;
+        let state = State::from_code($r.try_get("state")?);
+        let worker: Option<String> = $r.try_get("worker")?;
+        let heartbeat: Option<i64> = $r.try_get("heartbeat")?;
         TaskRow {
+            accepted: state == State::Running && worker.is_some() && heartbeat.is_none(),
             key: match chroot {
                 Some(c) => TaskKey::Chroot(id, c),
                 None => TaskKey::Source(id),
@@ -144,8 +151,8 @@ macro_rules! task_row {
             ownername: $r.try_get("ownername")?,
             project_dirname: $r.try_get("project_dirname")?,
             package_name: $r.try_get("package_name")?,
-            state: State::from_code($r.try_get("state")?),
-            worker: $r.try_get("worker")?,
+            state,
+            worker,
             canceled: $r.try_get("canceled")?,
             attempts: $r.try_get("attempts")?,
             timeout: $r.try_get("timeout")?,
@@ -513,7 +520,7 @@ impl Store {
                 TaskKey::Chroot(id, c) => sqlx::query(
                     "UPDATE build_chroots SET heartbeat = $1, state = $2 \
                      WHERE build_id = $3 AND mock_chroot = $4 AND worker = $5 AND state IN ($6, $2) \
-                     RETURNING (SELECT canceled FROM builds WHERE id = $3) AS canceled",
+                     AND heartbeat IS NOT NULL RETURNING (SELECT canceled FROM builds WHERE id = $3) AS canceled",
                 )
                 .bind(t).bind(RUNNING).bind(*id).bind(c.as_str()).bind(worker).bind(STARTING)
                 .fetch_optional(&mut *tx).await?,
@@ -643,7 +650,7 @@ impl Store {
             .bind(t).execute(p).await?;
             sqlx::query(AssertSqlSafe(format!(
                 "UPDATE build_chroots SET heartbeat = $1 WHERE worker IS NOT NULL \
-                 AND state IN ({STARTING}, {RUNNING})"
+                 AND state IN ({STARTING}, {RUNNING}) AND heartbeat IS NOT NULL"
             )))
             .bind(t).execute(p).await?;
         });
@@ -664,6 +671,35 @@ impl Store {
             StaleOutcome::Cancel => (State::Canceled, Some("the build was canceled")),
         };
         self.end_task(key, worker, state, reason).await
+    }
+
+    /// Accept a chroot task's results for publishing: it stays `running` (publishing makes it
+    /// succeeded or failed) but its lease ends — no heartbeats, no deadline.
+    pub async fn accept_chroot(&self, id: i64, chroot: &str, worker: &str) -> Result<bool> {
+        on_write!(self, p => {
+            let n = sqlx::query(
+                "UPDATE build_chroots SET state = $1, heartbeat = NULL, claimed = NULL \
+                 WHERE build_id = $2 AND mock_chroot = $3 AND worker = $4 AND state IN ($5, $1)",
+            )
+            .bind(RUNNING).bind(id).bind(chroot).bind(worker).bind(STARTING)
+            .execute(p).await?
+            .rows_affected();
+            Ok(n > 0)
+        })
+    }
+
+    /// Give an accepted task a heartbeat again, so the sweeper re-queues it unless something
+    /// finishes it (used at start-up for accepted results nobody is publishing).
+    pub async fn revive_accepted(&self, id: i64, chroot: &str) -> Result<()> {
+        on_write!(self, p => {
+            sqlx::query(
+                "UPDATE build_chroots SET heartbeat = $1 WHERE build_id = $2 AND mock_chroot = $3 \
+                 AND heartbeat IS NULL AND worker IS NOT NULL",
+            )
+            .bind(now()).bind(id).bind(chroot)
+            .execute(p).await?;
+        });
+        Ok(())
     }
 
     /// The stored JobSpec of a task, when it was claimed.
