@@ -603,6 +603,16 @@ fn remote_build_of_a_directory_succeeds_on_a_builder() {
         err.contains(&format!("[{chroot}] ")),
         "no live log lines: {err}"
     );
+    // The latest build (older ones of a package may be pruned once a newer one succeeds).
+    let latest: i64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Created builds: "))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(latest > id.parse::<i64>().unwrap());
+    let id = latest.to_string();
 
     let dest = live.dir.path().join("dl");
     let out = live

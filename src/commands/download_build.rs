@@ -46,6 +46,7 @@ pub fn run(global: &GlobalArgs, args: DownloadBuildArgs) -> Result<ExitStatus, C
         };
         let base = format!("{}/", base.trim_end_matches('/'));
         let dir = args.dest.join(&chroot.name);
+        let before = downloaded.len();
         fs_err::create_dir_all(&dir).status(ExitStatus::Generic)?;
         // The directory's own listing names every file; without one, the files a Copr
         // build directory holds are asked for by name.
@@ -69,6 +70,12 @@ pub fn run(global: &GlobalArgs, args: DownloadBuildArgs) -> Result<ExitStatus, C
                 } else {
                     eprintln!("Failed to download: {url}");
                 }
+            }
+            if downloaded.len() == before {
+                eprintln!(
+                    "No data for build id: {} and chroot: {}.",
+                    args.build_id, chroot.name
+                );
             }
             continue;
         }
@@ -106,6 +113,13 @@ pub fn run(global: &GlobalArgs, args: DownloadBuildArgs) -> Result<ExitStatus, C
             } else if name.ends_with(".rpm") {
                 eprintln!("Failed to download: {url}");
             }
+        }
+        if downloaded.len() == before {
+            eprintln!(
+                "No data for build id: {} and chroot: {} (nothing at {base}; results of older \
+                 builds may have been pruned).",
+                args.build_id, chroot.name
+            );
         }
     }
     if remote::json(global) {
