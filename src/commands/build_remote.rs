@@ -65,6 +65,8 @@ pub fn run(global: &GlobalArgs, args: BuildArgs) -> Result<ExitStatus, CliError>
                 cancel,
             )
             .map_err(pipeline_error)?;
+            // From here on Ctrl-C simply stops watching, as copr-cli promises.
+            restore_default_signals();
             let srpm = match (&out.state, &out.srpm) {
                 (State::Succeeded, Some(p)) => p.path.clone(),
                 _ => {
@@ -133,4 +135,14 @@ fn upload(
         .build_create_upload(project, path, options, Some(progress));
     bar.finish_and_clear();
     result.map_err(|e| remote.err(e))
+}
+
+/// Undo the SRPM stage's interrupt handling: SIGINT and SIGTERM end the process again.
+fn restore_default_signals() {
+    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
+    let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
+    for sig in [Signal::SIGINT, Signal::SIGTERM] {
+        // SAFETY: restoring the default disposition installs no handler code.
+        let _ = unsafe { sigaction(sig, &default) };
+    }
 }
