@@ -201,7 +201,15 @@ fn remote_build_of_an_srpm_prints_copr_cli_lines() {
     assert_eq!(cfg["timeout"], 600, "{cfg}");
     // A broken source is refused before anything reaches the server.
     let out = alice.copr(&["build", "--remote", "hello", "/nonexistent/x.src.rpm"]);
-    assert_ne!(out.status.code(), Some(0));
+    assert_code(&out, 2);
+    assert!(
+        stderr(&out).contains("/nonexistent/x.src.rpm"),
+        "{}",
+        stderr(&out)
+    );
+    // So is an unknown project, before any SRPM is made or uploaded.
+    let out = alice.copr(&["build", "--remote", "nothere", srpm.to_str().unwrap()]);
+    assert_code(&out, 1);
     assert_eq!(
         api_get(&server, "build/list?ownername=alice&projectname=hello")["items"]
             .as_array()

@@ -105,7 +105,7 @@ fn upload(
     path: &Path,
     options: &BuildOptions,
 ) -> Result<Build, CliError> {
-    let size = fs_err::metadata(path).status(ExitStatus::Generic)?.len();
+    let size = fs_err::metadata(path).status(ExitStatus::Args)?.len();
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
