@@ -607,3 +607,41 @@ fn bench_dispatch_latency_and_throughput() {
         30.0 * 60.0 / secs
     );
 }
+
+/// Tasks are matched by arch and tags: a builder gets only chroots of its arch, and chroots
+/// the configuration reserves for a tag only when it has that tag.
+#[test]
+fn builders_get_chroots_of_their_arch_and_tags() {
+    let env = Env::with_config("[builders.chroot_tags]\n\"fedora-*\" = [\"big\"]\n");
+    let register = |name: &str, body: Value| {
+        let token = env.add_builder(name);
+        let r = env
+            .client
+            .post(format!("{}/builder-api/v1/register", env.url))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        r.json::<Value>().unwrap()["chroots"].clone()
+    };
+    let all = json!([HOST_CHROOT, OTHER_CHROOT, "fedora-42-aarch64"]);
+    assert_eq!(
+        register("small", json!({"arch": "x86_64", "chroots": all})),
+        json!([HOST_CHROOT])
+    );
+    assert_eq!(
+        register(
+            "big",
+            json!({"arch": "x86_64", "tags": ["big"], "chroots": all})
+        ),
+        json!([HOST_CHROOT, OTHER_CHROOT])
+    );
+    assert_eq!(
+        register(
+            "arm",
+            json!({"arch": "aarch64", "tags": ["big"], "chroots": all})
+        ),
+        json!(["fedora-42-aarch64"])
+    );
+}

@@ -340,14 +340,14 @@ impl Store {
         let mut owner_parts = Vec::new();
         if filter.source {
             owner_parts.push(format!(
-                "SELECT p.ownername AS owner, MIN(CASE WHEN b.is_background THEN 1 ELSE 0 END) AS bg \
+                "SELECT p.ownername AS owner, MIN(CAST(CASE WHEN b.is_background THEN 1 ELSE 0 END AS BIGINT)) AS bg \
                  {SOURCE_FROM} WHERE {} GROUP BY p.ownername",
                 source_ready()
             ));
         }
         if n > 0 {
             owner_parts.push(format!(
-                "SELECT p.ownername AS owner, MIN(CASE WHEN b.is_background THEN 1 ELSE 0 END) AS bg \
+                "SELECT p.ownername AS owner, MIN(CAST(CASE WHEN b.is_background THEN 1 ELSE 0 END AS BIGINT)) AS bg \
                  {CHROOT_FROM} WHERE {} GROUP BY p.ownername",
                 chroot_ready(1, n)
             ));
@@ -700,6 +700,74 @@ impl Store {
             .execute(p).await?;
         });
         Ok(())
+    }
+
+    /// How many tasks are ready for a builder of these chroots (source tasks included when
+    /// `source`): what a builder pool has to cover.
+    pub async fn count_ready_tasks(&self, chroots: &[String], source: bool) -> Result<i64> {
+        let mut total = 0;
+        if source {
+            let sql = format!("SELECT COUNT(*) {SOURCE_FROM} WHERE {}", source_ready());
+            total += on_read!(self, p => {
+                sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql)).fetch_one(p).await?
+            });
+        }
+        if !chroots.is_empty() {
+            let sql = format!(
+                "SELECT COUNT(*) {CHROOT_FROM} WHERE {}",
+                chroot_ready(1, chroots.len())
+            );
+            total += on_read!(self, p => {
+                let mut q = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql));
+                for c in chroots { q = q.bind(c); }
+                q.fetch_one(p).await?
+            });
+        }
+        Ok(total)
+    }
+
+    /// A builder's activity: `None` when it never registered, else the number of tasks its
+    /// slots hold in starting/running.
+    pub async fn builder_activity(&self, name: &str) -> Result<Option<i64>> {
+        let pattern = format!("{}#%", name.replace('%', "").replace('_', "\\_"));
+        on_read!(self, p => {
+            let seen: Option<Option<i64>> =
+                sqlx::query_scalar("SELECT last_seen FROM builders WHERE name = $1")
+                    .bind(name)
+                    .fetch_optional(p)
+                    .await?;
+            if seen.flatten().is_none() {
+                return Ok(None);
+            }
+            let a: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+                "SELECT COUNT(*) FROM builds WHERE source_worker LIKE $1 ESCAPE '\\' \
+                 AND source_state IN ({STARTING}, {RUNNING})"
+            )))
+            .bind(&pattern)
+            .fetch_one(p)
+            .await?;
+            let b: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+                "SELECT COUNT(*) FROM build_chroots WHERE worker LIKE $1 ESCAPE '\\' \
+                 AND state IN ({STARTING}, {RUNNING}) AND heartbeat IS NOT NULL"
+            )))
+            .bind(&pattern)
+            .fetch_one(p)
+            .await?;
+            Ok(Some(a + b))
+        })
+    }
+
+    /// Remove a builder; its token stops working (its tasks are re-queued by the sweeper once
+    /// their heartbeats stop).
+    pub async fn delete_builder(&self, name: &str) -> Result<bool> {
+        on_write!(self, p => {
+            let n = sqlx::query("DELETE FROM builders WHERE name = $1")
+                .bind(name)
+                .execute(p)
+                .await?
+                .rows_affected();
+            Ok(n > 0)
+        })
     }
 
     /// The stored JobSpec of a task, when it was claimed.

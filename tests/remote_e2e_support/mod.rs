@@ -50,12 +50,20 @@ pub struct Env {
 impl Env {
     /// Start a server with fast heartbeats (1 s, re-queue after 3 s).
     pub fn new() -> Env {
+        Env::with_config("")
+    }
+
+    /// Like [`Env::new`], with more server configuration appended.
+    pub fn with_config(extra: &str) -> Env {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
         let config = dir.path().join("serve.toml");
         fs_err::write(
             &config,
-            "[builders]\nheartbeat_interval = 1\nheartbeat_timeout = 3\nclaim_wait = 20\nmax_attempts = 3\n",
+            format!(
+                "[builders]\nheartbeat_interval = 1\nheartbeat_timeout = 3\nclaim_wait = 20\n\
+                 max_attempts = 3\n{extra}"
+            ),
         )
         .unwrap();
         fs_err::write(
