@@ -645,3 +645,33 @@ fn builders_get_chroots_of_their_arch_and_tags() {
         json!(["fedora-42-aarch64"])
     );
 }
+
+/// The same dispatch on PostgreSQL storage: two builders share ten builds over two chroots
+/// and every one succeeds.
+#[test]
+fn builds_run_with_postgresql_storage() {
+    let Some(db) = postgres_database() else {
+        return;
+    };
+    let mut env = Env::with_top_config(&format!("database = \"{db}\""), "");
+    let alice = env.add_user("alice");
+    env.create_project(&alice, "demo", &[HOST_CHROOT, OTHER_CHROOT]);
+    env.start_builder("b1", 1);
+    env.start_builder("b2", 1);
+    let srpms = env.dir.path().join("srpms");
+    let ids: Vec<i64> = (1..=10)
+        .map(|n| {
+            let s = srpm(&srpms, &format!("pg{n}"), "1.0", "true");
+            env.upload(&alice, "demo", &s, json!({}))
+        })
+        .collect();
+    env.wait_for(300, "10 builds", || ids.iter().all(|id| env.finished(*id)));
+    for id in &ids {
+        assert_eq!(
+            env.state(*id),
+            "succeeded",
+            "build {id}\n{}",
+            env.server_log()
+        );
+    }
+}
