@@ -675,3 +675,41 @@ fn builds_run_with_postgresql_storage() {
         );
     }
 }
+
+/// SIGTERM lets a running task go on (the builder takes no new work); a second SIGTERM kills
+/// the build's process tree and hands the task back to the queue, and the builder exits.
+#[test]
+fn second_sigterm_hands_running_tasks_back() {
+    let mut env = Env::new();
+    let alice = env.add_user("alice");
+    env.create_project(&alice, "demo", &[HOST_CHROOT]);
+    let b = env.start_builder("b1", 1);
+    let marker = format!("{}.{}", 500 + unique() % 97, unique());
+    let srpm = srpm(
+        env.dir.path(),
+        "long",
+        "1.0",
+        &format!("echo long build\nsleep {marker}"),
+    );
+    let id = env.upload(&alice, "demo", &srpm, json!({}));
+    env.wait_for(120, "the build to run", || {
+        env.live_log(id, HOST_CHROOT)
+            .is_some_and(|l| l.contains("long build"))
+    });
+    let pid = nix::unistd::Pid::from_raw(env.builder_pid(b) as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    env.wait_for(30, "the builder to acknowledge the stop", || {
+        env.builder_log("b1").contains("stopping")
+    });
+    assert_eq!(env.chroot_state(id, HOST_CHROOT), "running");
+    assert!(!processes_matching(&format!("sleep {marker}")).is_empty());
+    let status = env.stop_builder(b);
+    assert!(status.success(), "{status}");
+    assert_eq!(env.chroot_state(id, HOST_CHROOT), "pending");
+    assert!(env.builder_log("b1").contains("handed back"));
+    env.wait_for(30, "the build's processes to die", || {
+        processes_matching(&format!("sleep {marker}")).is_empty()
+    });
+    let log = env.live_log(id, HOST_CHROOT).unwrap();
+    assert!(log.contains("handed"), "{log}");
+}
