@@ -2,6 +2,7 @@
 //! server and result directories holding RPMs built at test time), checked with rpmkeys, dnf
 //! and the server's own `.repo` files.
 
+mod remote_e2e_support;
 mod server_publish_support;
 
 use std::process::Command;
@@ -344,4 +345,92 @@ fn bench_publish_latency_10k_packages() {
     let primary =
         std::fs::read_to_string(env.chroot_dir(CHROOT).join("repodata/repomd.xml")).unwrap();
     assert!(primary.contains("primary"));
+}
+
+/// Kills the builders a pool test's machines left running, whatever the test's outcome.
+struct PoolMachines(std::path::PathBuf);
+
+impl Drop for PoolMachines {
+    fn drop(&mut self) {
+        for e in walkdir::WalkDir::new(&self.0).into_iter().flatten() {
+            if e.file_name() == "pid"
+                && let Ok(pid) = std::fs::read_to_string(e.path())
+                && let Ok(pid) = pid.trim().parse::<i32>()
+            {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+        }
+    }
+}
+
+/// A local `[[pool]]` whose cmd_new starts a `copr builder` process: with no builder at all,
+/// an uploaded build makes the server start a machine, the machine's builder (authenticated
+/// with the token the server made for it) builds it, the result is published, and the idle
+/// machine is deleted again through cmd_delete after idle_timeout.
+#[test]
+fn pool_starts_a_builder_on_demand_and_deletes_it_when_idle() {
+    use remote_e2e_support as e2e;
+    let mut env = e2e::Env::new();
+    let pools = env.data.join("pools");
+    let _guard = PoolMachines(pools.clone());
+    let deleted = env.dir.path().join("deleted");
+    let config = env.dir.path().join("serve.toml");
+    let mut toml = std::fs::read_to_string(&config).unwrap();
+    toml.push_str(&format!(
+        r#"
+[[pool]]
+name = "local"
+max = 2
+prealloc = 0
+idle_timeout = 2
+cmd_new = '{bin} builder --server "$COPR_SERVER_URL" --backend sandbox --workdir "$COPR_MACHINE_DIR/work" > "$COPR_MACHINE_DIR/builder.log" 2>&1 & echo $! > "$COPR_MACHINE_DIR/pid"'
+cmd_delete = 'kill $(cat "$COPR_MACHINE_DIR/pid"); echo "$COPR_MACHINE_ID" >> {deleted}'
+"#,
+        bin = e2e::bin(),
+        deleted = deleted.display()
+    ));
+    std::fs::write(&config, toml).unwrap();
+    env.kill9_server();
+    env.restart_server();
+    assert!(
+        !pools.join("local/local-1").exists(),
+        "a machine started without demand"
+    );
+
+    let alice = env.add_user("alice");
+    env.create_project(&alice, "pooled", &[e2e::HOST_CHROOT]);
+    let srpm = e2e::srpm(env.dir.path(), "pooled", "1.0", "true");
+    let id = env.upload(&alice, "pooled", &srpm, serde_json::json!({}));
+    env.wait_for(300, "the build on a pool machine", || env.finished(id));
+    assert_eq!(env.state(id), "succeeded", "{}", env.server_log());
+    let log = std::fs::read_to_string(pools.join("local/local-1/builder.log")).unwrap();
+    assert!(!log.is_empty());
+    let repo = env.data.join("results/alice/pooled").join(e2e::HOST_CHROOT);
+    assert_eq!(
+        repoquery(&env.dir.path().join("dnfcache"), &repo),
+        ["pooled-1.0"]
+    );
+
+    // Idle for longer than idle_timeout with prealloc 0: every machine is deleted.
+    env.wait_for(60, "idle machines to be deleted", || {
+        let machines = std::fs::read_to_string(pools.join("local/machines.json")).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&machines).unwrap();
+        v["machines"].as_array().is_some_and(|m| m.is_empty())
+    });
+    let gone = std::fs::read_to_string(&deleted).unwrap();
+    assert!(gone.lines().any(|l| l == "local-1"), "{gone}");
+    assert!(gone.lines().count() <= 2, "more machines than max: {gone}");
+    let pid: i32 = std::fs::read_to_string(pools.join("local/local-1/pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    env.wait_for(30, "the deleted machine's builder to exit", || {
+        !std::path::Path::new(&format!("/proc/{pid}")).exists()
+            || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|s| s.contains(") Z "))
+    });
 }

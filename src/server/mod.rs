@@ -463,6 +463,7 @@ impl Server {
     /// Serve until SIGTERM or SIGINT, then finish the requests in flight.
     pub async fn run(self) -> Result<(), ServeError> {
         let router = app(self.state.clone());
+        let pools = pools::start(&self.state);
         let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown_signal())
             .await
@@ -473,6 +474,8 @@ impl Server {
             self.state.publisher.idle(),
         )
         .await;
+        // Pool machines are given back on a normal stop.
+        pools.shutdown().await;
         served
     }
 }

@@ -510,6 +510,85 @@ pub fn spawn<B: PoolBackend>(
     }
 }
 
+/// The pools' view of this server: its queue, builders and builder tokens.
+pub struct ServerBackend {
+    st: super::AppState,
+}
+
+impl PoolBackend for ServerBackend {
+    async fn pending(&self, pool: &PoolConfig) -> Result<usize, String> {
+        let (sources, chroots) = self
+            .st
+            .store
+            .ready_task_counts()
+            .await
+            .map_err(|e| e.to_string())?;
+        let required = &self.st.config.builders.chroot_tags;
+        let mut n = sources.max(0) as usize;
+        for (chroot, count) in chroots {
+            let tags_ok = required
+                .iter()
+                .filter(|(pat, _)| glob::Pattern::new(pat).is_ok_and(|p| p.matches(&chroot)))
+                .all(|(_, tags)| tags.iter().all(|t| pool.tags.contains(t)));
+            if tags_ok && pool_builds_chroot(pool, &chroot) {
+                n += count.max(0) as usize;
+            }
+        }
+        Ok(n)
+    }
+
+    async fn activity(&self, machine: &str) -> Result<Activity, String> {
+        Ok(
+            match self
+                .st
+                .store
+                .builder_activity(machine)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                None | Some((false, _)) => Activity::Absent,
+                Some((true, true)) => Activity::Busy,
+                Some((true, false)) => Activity::Idle,
+            },
+        )
+    }
+
+    async fn create_token(&self, machine: &str) -> Result<String, String> {
+        // A builder of the same name left by a crash is replaced.
+        self.st
+            .store
+            .delete_builder(machine)
+            .await
+            .map_err(|e| e.to_string())?;
+        let token = super::accounts::random_token();
+        self.st
+            .store
+            .create_builder(machine, &super::accounts::hash_token(&token))
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(token)
+    }
+
+    async fn forget(&self, machine: &str) -> Result<(), String> {
+        self.st
+            .store
+            .delete_builder(machine)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Start managing the configured pools of a server (none: nothing runs).
+pub fn start(st: &super::AppState) -> PoolsHandle {
+    spawn(
+        &st.config.pools,
+        std::sync::Arc::new(ServerBackend { st: st.clone() }),
+        &st.public_url,
+        &st.config.data_dir.join("pools"),
+        TICK,
+    )
+}
+
 /// Whether a chroot belongs to a pool: listed in `chroots`, or (without a list) of its arch
 /// (any chroot without `arch`).
 pub fn pool_builds_chroot(pool: &PoolConfig, chroot: &str) -> bool {

@@ -1663,3 +1663,73 @@ impl Store {
         })
     }
 }
+
+// ----- builder pools -----
+
+impl Store {
+    /// Tasks ready for a builder: (source tasks, pending chroot tasks per chroot).
+    pub async fn ready_task_counts(&self) -> Result<(i64, Vec<(String, i64)>)> {
+        let pending = State::Pending.code();
+        let source_sql = format!(
+            "SELECT COUNT(*) FROM builds b LEFT JOIN batches bt ON bt.id = b.batch_id \
+             WHERE b.source_state = {pending} AND b.canceled = FALSE AND b.source_worker IS NULL \
+             AND (bt.blocked_by IS NULL OR NOT EXISTS (SELECT 1 FROM builds o \
+                  WHERE o.batch_id = bt.blocked_by AND o.state NOT IN ({})))",
+            finished_codes()
+        );
+        let chroot_sql = format!(
+            "SELECT bc.mock_chroot AS chroot, COUNT(*) AS n FROM build_chroots bc \
+             JOIN builds b ON b.id = bc.build_id WHERE bc.state = {pending} \
+             AND bc.worker IS NULL AND b.canceled = FALSE GROUP BY bc.mock_chroot"
+        );
+        on_read!(self, p => {
+            let sources: i64 = sqlx::query_scalar(AssertSqlSafe(source_sql)).fetch_one(p).await?;
+            let rows = sqlx::query(AssertSqlSafe(chroot_sql)).fetch_all(p).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                out.push((r.try_get::<String, _>("chroot")?, r.try_get::<i64, _>("n")?));
+            }
+            Ok((sources, out))
+        })
+    }
+
+    /// A builder's state as a pool sees it: (registered, working on a task).
+    pub async fn builder_activity(&self, name: &str) -> Result<Option<(bool, bool)>> {
+        let active = [State::Starting.code(), State::Running.code()];
+        let escaped = name
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let prefix = format!("{escaped}#%");
+        on_read!(self, p => {
+            let registered: Option<Option<String>> =
+                sqlx::query_scalar("SELECT arch FROM builders WHERE name = $1")
+                    .bind(name)
+                    .fetch_optional(p)
+                    .await?;
+            let Some(arch) = registered else { return Ok(None) };
+            let busy: i64 = sqlx::query_scalar(
+                "SELECT (SELECT COUNT(*) FROM build_chroots WHERE worker LIKE $1 ESCAPE '\\' \
+                 AND state IN ($2, $3)) + (SELECT COUNT(*) FROM builds \
+                 WHERE source_worker LIKE $1 ESCAPE '\\' AND source_state IN ($2, $3))",
+            )
+            .bind(&prefix)
+            .bind(active[0])
+            .bind(active[1])
+            .fetch_one(p)
+            .await?;
+            Ok(Some((arch.is_some(), busy > 0)))
+        })
+    }
+
+    /// Remove a builder (its token stops working).
+    pub async fn delete_builder(&self, name: &str) -> Result<()> {
+        on_write!(self, p => {
+            sqlx::query("DELETE FROM builders WHERE name = $1")
+                .bind(name)
+                .execute(p)
+                .await?;
+        });
+        Ok(())
+    }
+}
