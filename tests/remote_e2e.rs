@@ -713,3 +713,26 @@ fn second_sigterm_hands_running_tasks_back() {
     let log = env.live_log(id, HOST_CHROOT).unwrap();
     assert!(log.contains("handed"), "{log}");
 }
+
+/// Batches are honoured: a build submitted `after_build_id` another starts only when that
+/// one has finished, even with a free builder slot.
+#[test]
+fn builds_after_another_wait_for_it() {
+    let mut env = Env::new();
+    let alice = env.add_user("alice");
+    env.create_project(&alice, "demo", &[HOST_CHROOT]);
+    let first = srpm(env.dir.path(), "first", "1.0", "sleep 3");
+    let second = srpm(env.dir.path(), "second", "1.0", "true");
+    let a = env.upload(&alice, "demo", &first, json!({}));
+    let b = env.upload(&alice, "demo", &second, json!({"after_build_id": a}));
+    env.start_builder("b1", 2);
+    env.wait_for(180, "both builds", || env.finished(a) && env.finished(b));
+    assert_eq!(env.state(a), "succeeded");
+    assert_eq!(env.state(b), "succeeded");
+    let ended_a = env.build(a)["ended_on"].as_i64().unwrap();
+    let started_b = env.build(b)["started_on"].as_i64().unwrap();
+    assert!(
+        started_b >= ended_a,
+        "build {b} started at {started_b}, before build {a} ended at {ended_a}"
+    );
+}
