@@ -736,3 +736,22 @@ fn builds_after_another_wait_for_it() {
         "build {b} started at {started_b}, before build {a} ended at {ended_a}"
     );
 }
+
+/// Background builds go last: a foreground build submitted after a background one of the same
+/// owner is built first.
+#[test]
+fn background_builds_go_last() {
+    let mut env = Env::new();
+    let alice = env.add_user("alice");
+    env.create_project(&alice, "demo", &[HOST_CHROOT]);
+    let bg_srpm = srpm(env.dir.path(), "later", "1.0", "true");
+    let fg_srpm = srpm(env.dir.path(), "sooner", "1.0", "true");
+    let bg = env.upload(&alice, "demo", &bg_srpm, json!({"background": true}));
+    let fg = env.upload(&alice, "demo", &fg_srpm, json!({}));
+    assert_eq!(env.build(bg)["is_background"], true);
+    env.start_builder("b1", 1);
+    env.wait_for(120, "both builds", || env.finished(bg) && env.finished(fg));
+    let log = env.builder_log("b1");
+    let pos = |id: i64| log.find(&format!("build {id} (source) started")).unwrap();
+    assert!(pos(fg) < pos(bg), "{log}");
+}
