@@ -15,9 +15,10 @@
 //!   connected and idle, or still starting — cover the pending tasks the pool can build plus
 //!   `prealloc` spare ones;
 //! * it deletes idle machines beyond that need once they have been idle for `idle_timeout`
-//!   seconds (busy machines are never deleted), and machines whose builder did not connect
-//!   within `start_timeout` seconds, or whose `cmd_new` failed (then starts are retried with a
-//!   growing delay);
+//!   seconds (busy machines are never deleted), machines whose builder did not connect within
+//!   `start_timeout` seconds or went silent (no task, no request for work for `claim_wait` +
+//!   `heartbeat_timeout` seconds), and machines whose `cmd_new` failed (then starts are retried
+//!   with a growing delay);
 //! * machines survive a server restart (they are listed in `<data>/pools/<pool>/machines.json`)
 //!   and are deleted when the server stops normally.
 //!
@@ -538,17 +539,21 @@ impl PoolBackend for ServerBackend {
     }
 
     async fn activity(&self, machine: &str) -> Result<Activity, String> {
+        // An idle builder asks for work at least every claim_wait seconds.
+        let b = &self.st.config.builders;
+        let seen_after = super::model::now() - (b.claim_wait + b.heartbeat_timeout) as i64;
         Ok(
             match self
                 .st
                 .store
-                .builder_activity(machine)
+                .builder_activity(machine, seen_after)
                 .await
                 .map_err(|e| e.to_string())?
             {
-                None | Some((false, _)) => Activity::Absent,
-                Some((true, true)) => Activity::Busy,
+                // Holding a task: busy (a silent holder loses it to the sweeper).
+                Some((_, true)) => Activity::Busy,
                 Some((true, false)) => Activity::Idle,
+                None | Some((false, false)) => Activity::Absent,
             },
         )
     }
