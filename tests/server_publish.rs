@@ -159,6 +159,12 @@ fn pruning_keeps_the_latest_successful_build_per_package() {
     );
     assert!(env.build_dir(&other, CHROOT).is_dir());
     assert_eq!(env.state.publisher.stats().pruned, 2);
+    let leftovers: Vec<_> = std::fs::read_dir(env.chroot_dir(CHROOT))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.') && n != ".copr-lock")
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
     assert_eq!(
         repoquery(&env.dir.path().join("c2"), &env.chroot_dir(CHROOT)),
         ["bar-1.0", "foo-2.0"]
