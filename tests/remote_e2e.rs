@@ -464,3 +464,252 @@ fn protocol_checks_tokens_leases_logs_and_archives() {
         409
     );
 }
+
+/// A build's timeout is enforced: the builder kills the build when it expires and the chroot
+/// fails with the reason; SIGTERM then lets the builder exit cleanly.
+#[test]
+fn timeout_fails_the_build_and_sigterm_stops_the_builder() {
+    let mut env = Env::new();
+    let alice = env.add_user("alice");
+    env.create_project(&alice, "demo", &[HOST_CHROOT]);
+    let b = env.start_builder("b1", 1);
+    let marker = format!("{}.{}", 700 + unique() % 97, unique());
+    let srpm = srpm(env.dir.path(), "endless", "1.0", &format!("sleep {marker}"));
+    let id = env.upload(&alice, "demo", &srpm, json!({"timeout": 4}));
+    let (s, job) = env.get(&format!("build/job-spec/{id}"));
+    assert_eq!(s, 200, "{job}");
+    assert_eq!(job["timeout"], 4);
+    env.wait_for(120, "the build to finish", || env.finished(id));
+    assert_eq!(env.state(id), "failed");
+    assert!(processes_matching(&format!("sleep {marker}")).is_empty());
+    let log = env.live_log(id, HOST_CHROOT).unwrap();
+    assert!(log.contains("timed out"), "{log}");
+    let status = env.stop_builder(b);
+    assert!(status.success(), "{status}");
+}
+
+/// A task whose builder goes silent is re-queued when its heartbeats stop, at most
+/// `max_attempts` (3) times; then the build fails with the reason in its log.
+#[test]
+fn silent_builders_get_bounded_retries() {
+    let env = Env::new();
+    let alice = env.add_user("alice");
+    env.create_project(&alice, "demo", &[HOST_CHROOT]);
+    let token = env.add_builder("ghost");
+    let srpm = srpm(env.dir.path(), "hello", "1.0", "true");
+    let id = env.upload(&alice, "demo", &srpm, json!({}));
+    let offer = json!({"arch": "x86_64", "chroots": [HOST_CHROOT]});
+    for attempt in 1..=3 {
+        let r = env
+            .client
+            .post(format!("{}/builder-api/v1/claim", env.url))
+            .bearer_auth(&token)
+            .json(&offer)
+            .send()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200, "attempt {attempt}");
+        let task: Value = r.json().unwrap();
+        assert_eq!(task["task"]["build_id"], id);
+        assert_eq!(env.state(id), "starting");
+        // No heartbeat: the sweeper takes the task back (or fails it the third time).
+        let want = if attempt < 3 { "pending" } else { "failed" };
+        env.wait_for(60, want, || env.state(id) == want);
+    }
+    let log = env
+        .client
+        .get(format!(
+            "{}/results/alice/demo/srpm-builds/{id:08}/builder-live.log",
+            env.url
+        ))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert_eq!(
+        log.matches("stopped sending heartbeats").count(),
+        2,
+        "{log}"
+    );
+    assert!(log.contains("gave up after 3 attempts"), "{log}");
+    assert_eq!(env.chroot_state(id, HOST_CHROOT), "failed");
+}
+
+/// Benchmark (run with `--run-ignored only`): submit → builder start latency with an idle
+/// builder (median, p99), and tiny builds per minute on two builders. Prints, never asserts
+/// on time.
+#[test]
+#[ignore]
+fn bench_dispatch_latency_and_throughput() {
+    let mut env = Env::new();
+    let alice = env.add_user("alice");
+    env.create_project(&alice, "demo", &[HOST_CHROOT]);
+    let token = env.add_builder("probe");
+    let srpm = srpm(env.dir.path(), "hello", "1.0", "true");
+    let offer = json!({"arch": "x86_64", "chroots": [HOST_CHROOT]});
+    let mut lat = Vec::new();
+    for _ in 0..50 {
+        let waiting = {
+            let (c, url, token, offer) = (
+                env.client.clone(),
+                env.url.clone(),
+                token.clone(),
+                offer.clone(),
+            );
+            std::thread::spawn(move || {
+                let r = c
+                    .post(format!("{url}/builder-api/v1/claim"))
+                    .bearer_auth(&token)
+                    .json(&offer)
+                    .send()
+                    .unwrap();
+                (std::time::Instant::now(), r.json::<Value>().unwrap())
+            })
+        };
+        std::thread::sleep(Duration::from_millis(150));
+        let t0 = std::time::Instant::now();
+        let id = env.upload(&alice, "demo", &srpm, json!({}));
+        let (t1, task) = waiting.join().unwrap();
+        assert_eq!(task["task"]["build_id"], id);
+        lat.push(t1.duration_since(t0));
+        let lease = task["task"]["lease"].as_str().unwrap().to_string();
+        env.client
+            .post(format!(
+                "{}/builder-api/v1/task/{id}/result?state=failed",
+                env.url
+            ))
+            .bearer_auth(&token)
+            .header("Copr-Lease", lease)
+            .body(tarball(&[]))
+            .send()
+            .unwrap();
+    }
+    lat.sort();
+    eprintln!(
+        "submit → claim (upload request included): median {:?}, p99 {:?}, max {:?}",
+        lat[lat.len() / 2],
+        lat[lat.len() * 99 / 100],
+        lat[lat.len() - 1]
+    );
+    env.start_builder("b1", 1);
+    env.start_builder("b2", 1);
+    let srpms = env.dir.path().join("many");
+    let t0 = std::time::Instant::now();
+    let ids: Vec<i64> = (1..=30)
+        .map(|n| {
+            let s = remote_e2e_support::srpm(&srpms, &format!("t{n}"), "1.0", "true");
+            env.upload(&alice, "demo", &s, json!({}))
+        })
+        .collect();
+    env.wait_for(600, "30 builds", || ids.iter().all(|id| env.finished(*id)));
+    let secs = t0.elapsed().as_secs_f64();
+    eprintln!(
+        "30 tiny builds on 2 builders: {secs:.1} s, {:.1} builds/minute",
+        30.0 * 60.0 / secs
+    );
+}
+
+/// Tasks are matched by arch and tags: a builder gets only chroots of its arch, and chroots
+/// the configuration reserves for a tag only when it has that tag.
+#[test]
+fn builders_get_chroots_of_their_arch_and_tags() {
+    let env = Env::with_config("[builders.chroot_tags]\n\"fedora-*\" = [\"big\"]\n");
+    let register = |name: &str, body: Value| {
+        let token = env.add_builder(name);
+        let r = env
+            .client
+            .post(format!("{}/builder-api/v1/register", env.url))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        r.json::<Value>().unwrap()["chroots"].clone()
+    };
+    let all = json!([HOST_CHROOT, OTHER_CHROOT, "fedora-42-aarch64"]);
+    assert_eq!(
+        register("small", json!({"arch": "x86_64", "chroots": all})),
+        json!([HOST_CHROOT])
+    );
+    assert_eq!(
+        register(
+            "big",
+            json!({"arch": "x86_64", "tags": ["big"], "chroots": all})
+        ),
+        json!([HOST_CHROOT, OTHER_CHROOT])
+    );
+    assert_eq!(
+        register(
+            "arm",
+            json!({"arch": "aarch64", "tags": ["big"], "chroots": all})
+        ),
+        json!(["fedora-42-aarch64"])
+    );
+}
+
+/// The same dispatch on PostgreSQL storage: two builders share ten builds over two chroots
+/// and every one succeeds.
+#[test]
+fn builds_run_with_postgresql_storage() {
+    let Some(db) = postgres_database() else {
+        return;
+    };
+    let mut env = Env::with_top_config(&format!("database = \"{db}\""), "");
+    let alice = env.add_user("alice");
+    env.create_project(&alice, "demo", &[HOST_CHROOT, OTHER_CHROOT]);
+    env.start_builder("b1", 1);
+    env.start_builder("b2", 1);
+    let srpms = env.dir.path().join("srpms");
+    let ids: Vec<i64> = (1..=10)
+        .map(|n| {
+            let s = srpm(&srpms, &format!("pg{n}"), "1.0", "true");
+            env.upload(&alice, "demo", &s, json!({}))
+        })
+        .collect();
+    env.wait_for(300, "10 builds", || ids.iter().all(|id| env.finished(*id)));
+    for id in &ids {
+        assert_eq!(
+            env.state(*id),
+            "succeeded",
+            "build {id}\n{}",
+            env.server_log()
+        );
+    }
+}
+
+/// SIGTERM lets a running task go on (the builder takes no new work); a second SIGTERM kills
+/// the build's process tree and hands the task back to the queue, and the builder exits.
+#[test]
+fn second_sigterm_hands_running_tasks_back() {
+    let mut env = Env::new();
+    let alice = env.add_user("alice");
+    env.create_project(&alice, "demo", &[HOST_CHROOT]);
+    let b = env.start_builder("b1", 1);
+    let marker = format!("{}.{}", 500 + unique() % 97, unique());
+    let srpm = srpm(
+        env.dir.path(),
+        "long",
+        "1.0",
+        &format!("echo long build\nsleep {marker}"),
+    );
+    let id = env.upload(&alice, "demo", &srpm, json!({}));
+    env.wait_for(120, "the build to run", || {
+        env.live_log(id, HOST_CHROOT)
+            .is_some_and(|l| l.contains("long build"))
+    });
+    let pid = nix::unistd::Pid::from_raw(env.builder_pid(b) as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    env.wait_for(30, "the builder to acknowledge the stop", || {
+        env.builder_log("b1").contains("stopping")
+    });
+    assert_eq!(env.chroot_state(id, HOST_CHROOT), "running");
+    assert!(!processes_matching(&format!("sleep {marker}")).is_empty());
+    let status = env.stop_builder(b);
+    assert!(status.success(), "{status}");
+    assert_eq!(env.chroot_state(id, HOST_CHROOT), "pending");
+    assert!(env.builder_log("b1").contains("handed back"));
+    env.wait_for(30, "the build's processes to die", || {
+        processes_matching(&format!("sleep {marker}")).is_empty()
+    });
+    let log = env.live_log(id, HOST_CHROOT).unwrap();
+    assert!(log.contains("handed"), "{log}");
+}
