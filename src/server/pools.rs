@@ -657,6 +657,57 @@ mod tests {
         assert_eq!(plan(&p, &[], 3, now, false).start, 0);
     }
 
+    /// Pool configurations that cannot work are refused with the pool's name and the reason;
+    /// a full `[[pool]]` table parses with its defaults.
+    #[test]
+    fn bad_pools_are_refused() {
+        let ok = pool(2, 1);
+        assert!(validate(std::slice::from_ref(&ok)).is_ok());
+        for (bad, reason) in [
+            (
+                PoolConfig {
+                    prealloc: 3,
+                    ..ok.clone()
+                },
+                "prealloc",
+            ),
+            (
+                PoolConfig {
+                    max: 0,
+                    prealloc: 0,
+                    ..ok.clone()
+                },
+                "max",
+            ),
+            (
+                PoolConfig {
+                    name: "a b".into(),
+                    ..ok.clone()
+                },
+                "name",
+            ),
+            (
+                PoolConfig {
+                    cmd_new: " ".into(),
+                    ..ok.clone()
+                },
+                "cmd_new",
+            ),
+        ] {
+            let e = validate(&[bad]).unwrap_err().to_string();
+            assert!(e.contains(reason), "{e}");
+        }
+        let e = validate(&[ok.clone(), ok]).unwrap_err().to_string();
+        assert!(e.contains("two pools"), "{e}");
+        let parsed: PoolConfig =
+            toml::from_str("name = \"x\"\nmax = 3\ncmd_new = \"a\"\ncmd_delete = \"b\"\n").unwrap();
+        assert_eq!(
+            (parsed.prealloc, parsed.idle_timeout, parsed.start_timeout),
+            (0, 300, 600)
+        );
+        assert!(toml::from_str::<PoolConfig>("name = \"x\"\nmax = 3\nbogus = 1\n").is_err());
+    }
+
     /// Unit test of the pool logic: idle machines beyond prealloc and demand are deleted only
     /// after idle_timeout; busy ones never; builders that never connect are deleted.
     #[test]
