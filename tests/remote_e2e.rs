@@ -607,3 +607,151 @@ fn bench_dispatch_latency_and_throughput() {
         30.0 * 60.0 / secs
     );
 }
+
+/// Tasks are matched by arch and tags: a builder gets only chroots of its arch, and chroots
+/// the configuration reserves for a tag only when it has that tag.
+#[test]
+fn builders_get_chroots_of_their_arch_and_tags() {
+    let env = Env::with_config("[builders.chroot_tags]\n\"fedora-*\" = [\"big\"]\n");
+    let register = |name: &str, body: Value| {
+        let token = env.add_builder(name);
+        let r = env
+            .client
+            .post(format!("{}/builder-api/v1/register", env.url))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        r.json::<Value>().unwrap()["chroots"].clone()
+    };
+    let all = json!([HOST_CHROOT, OTHER_CHROOT, "fedora-42-aarch64"]);
+    assert_eq!(
+        register("small", json!({"arch": "x86_64", "chroots": all})),
+        json!([HOST_CHROOT])
+    );
+    assert_eq!(
+        register(
+            "big",
+            json!({"arch": "x86_64", "tags": ["big"], "chroots": all})
+        ),
+        json!([HOST_CHROOT, OTHER_CHROOT])
+    );
+    assert_eq!(
+        register(
+            "arm",
+            json!({"arch": "aarch64", "tags": ["big"], "chroots": all})
+        ),
+        json!(["fedora-42-aarch64"])
+    );
+}
+
+/// The same dispatch on PostgreSQL storage: two builders share ten builds over two chroots
+/// and every one succeeds.
+#[test]
+fn builds_run_with_postgresql_storage() {
+    let Some(db) = postgres_database() else {
+        return;
+    };
+    let mut env = Env::with_top_config(&format!("database = \"{db}\""), "");
+    let alice = env.add_user("alice");
+    env.create_project(&alice, "demo", &[HOST_CHROOT, OTHER_CHROOT]);
+    env.start_builder("b1", 1);
+    env.start_builder("b2", 1);
+    let srpms = env.dir.path().join("srpms");
+    let ids: Vec<i64> = (1..=10)
+        .map(|n| {
+            let s = srpm(&srpms, &format!("pg{n}"), "1.0", "true");
+            env.upload(&alice, "demo", &s, json!({}))
+        })
+        .collect();
+    env.wait_for(300, "10 builds", || ids.iter().all(|id| env.finished(*id)));
+    for id in &ids {
+        assert_eq!(
+            env.state(*id),
+            "succeeded",
+            "build {id}\n{}",
+            env.server_log()
+        );
+    }
+}
+
+/// SIGTERM lets a running task go on (the builder takes no new work); a second SIGTERM kills
+/// the build's process tree and hands the task back to the queue, and the builder exits.
+#[test]
+fn second_sigterm_hands_running_tasks_back() {
+    let mut env = Env::new();
+    let alice = env.add_user("alice");
+    env.create_project(&alice, "demo", &[HOST_CHROOT]);
+    let b = env.start_builder("b1", 1);
+    let marker = format!("{}.{}", 500 + unique() % 97, unique());
+    let srpm = srpm(
+        env.dir.path(),
+        "long",
+        "1.0",
+        &format!("echo long build\nsleep {marker}"),
+    );
+    let id = env.upload(&alice, "demo", &srpm, json!({}));
+    env.wait_for(120, "the build to run", || {
+        env.live_log(id, HOST_CHROOT)
+            .is_some_and(|l| l.contains("long build"))
+    });
+    let pid = nix::unistd::Pid::from_raw(env.builder_pid(b) as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    env.wait_for(30, "the builder to acknowledge the stop", || {
+        env.builder_log("b1").contains("stopping")
+    });
+    assert_eq!(env.chroot_state(id, HOST_CHROOT), "running");
+    assert!(!processes_matching(&format!("sleep {marker}")).is_empty());
+    let status = env.stop_builder(b);
+    assert!(status.success(), "{status}");
+    assert_eq!(env.chroot_state(id, HOST_CHROOT), "pending");
+    assert!(env.builder_log("b1").contains("handed back"));
+    env.wait_for(30, "the build's processes to die", || {
+        processes_matching(&format!("sleep {marker}")).is_empty()
+    });
+    let log = env.live_log(id, HOST_CHROOT).unwrap();
+    assert!(log.contains("handed"), "{log}");
+}
+
+/// Batches are honoured: a build submitted `after_build_id` another starts only when that
+/// one has finished, even with a free builder slot.
+#[test]
+fn builds_after_another_wait_for_it() {
+    let mut env = Env::new();
+    let alice = env.add_user("alice");
+    env.create_project(&alice, "demo", &[HOST_CHROOT]);
+    let first = srpm(env.dir.path(), "first", "1.0", "sleep 3");
+    let second = srpm(env.dir.path(), "second", "1.0", "true");
+    let a = env.upload(&alice, "demo", &first, json!({}));
+    let b = env.upload(&alice, "demo", &second, json!({"after_build_id": a}));
+    env.start_builder("b1", 2);
+    env.wait_for(180, "both builds", || env.finished(a) && env.finished(b));
+    assert_eq!(env.state(a), "succeeded");
+    assert_eq!(env.state(b), "succeeded");
+    let ended_a = env.build(a)["ended_on"].as_i64().unwrap();
+    let started_b = env.build(b)["started_on"].as_i64().unwrap();
+    assert!(
+        started_b >= ended_a,
+        "build {b} started at {started_b}, before build {a} ended at {ended_a}"
+    );
+}
+
+/// Background builds go last: a foreground build submitted after a background one of the same
+/// owner is built first.
+#[test]
+fn background_builds_go_last() {
+    let mut env = Env::new();
+    let alice = env.add_user("alice");
+    env.create_project(&alice, "demo", &[HOST_CHROOT]);
+    let bg_srpm = srpm(env.dir.path(), "later", "1.0", "true");
+    let fg_srpm = srpm(env.dir.path(), "sooner", "1.0", "true");
+    let bg = env.upload(&alice, "demo", &bg_srpm, json!({"background": true}));
+    let fg = env.upload(&alice, "demo", &fg_srpm, json!({}));
+    assert_eq!(env.build(bg)["is_background"], true);
+    env.start_builder("b1", 1);
+    env.wait_for(120, "both builds", || env.finished(bg) && env.finished(fg));
+    let log = env.builder_log("b1");
+    let pos = |id: i64| log.find(&format!("build {id} (source) started")).unwrap();
+    assert!(pos(fg) < pos(bg), "{log}");
+}

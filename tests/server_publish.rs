@@ -159,6 +159,12 @@ fn pruning_keeps_the_latest_successful_build_per_package() {
     );
     assert!(env.build_dir(&other, CHROOT).is_dir());
     assert_eq!(env.state.publisher.stats().pruned, 2);
+    let leftovers: Vec<_> = std::fs::read_dir(env.chroot_dir(CHROOT))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.') && n != ".copr-lock")
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
     assert_eq!(
         repoquery(&env.dir.path().join("c2"), &env.chroot_dir(CHROOT)),
         ["bar-1.0", "foo-2.0"]
@@ -433,4 +439,164 @@ cmd_delete = 'kill $(cat "$COPR_MACHINE_DIR/pid"); echo "$COPR_MACHINE_ID" >> {d
             || std::fs::read_to_string(format!("/proc/{pid}/stat"))
                 .is_ok_and(|s| s.contains(") Z "))
     });
+}
+
+/// The storage queries of publishing and pools answer alike on SQLite and PostgreSQL (from
+/// COPR_TEST_POSTGRES_URL; required under CI=true): ready tasks per chroot, a chroot's builds
+/// per package, task states, and builder activity (a `_` in a name is no LIKE wildcard).
+#[test]
+fn publish_and_pool_queries_on_sqlite_and_postgres() {
+    let rt = runtime();
+    rt.block_on(async {
+        let tmp = tempfile::tempdir().unwrap();
+        store_queries(&format!(
+            "sqlite://{}",
+            tmp.path().join("db.sqlite").display()
+        ))
+        .await;
+        let admin = match std::env::var("COPR_TEST_POSTGRES_URL") {
+            Ok(u) if !u.is_empty() => u,
+            _ => {
+                assert!(
+                    std::env::var("CI").as_deref() != Ok("true"),
+                    "COPR_TEST_POSTGRES_URL is not set under CI=true"
+                );
+                eprintln!("PostgreSQL part skipped: COPR_TEST_POSTGRES_URL is not set");
+                return;
+            }
+        };
+        let name = format!("copr_publish_{}", rand::random::<u64>());
+        let pool = sqlx::PgPool::connect(&admin).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&pool)
+            .await
+            .unwrap();
+        let mut url = url::Url::parse(&admin).unwrap();
+        url.set_path(&format!("/{name}"));
+        store_queries(url.as_str()).await;
+        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&pool)
+        .await;
+    });
+}
+
+async fn store_queries(url: &str) {
+    use copr::server::model::{BatchPlacement, BuildOptions, NewBuild};
+    use copr::server::store::Store;
+    let store = Store::open(url).await.unwrap();
+    let now = copr::server::model::now();
+    let user = store
+        .create_user("o", "login-o", "hash", now + 1000, false)
+        .await
+        .unwrap();
+    let host = "host-x86_64".to_string();
+    let fedora = "fedora-42-x86_64".to_string();
+    let p = store
+        .create_project(
+            "o",
+            "p",
+            user.id,
+            None,
+            &Default::default(),
+            &[host.clone(), fedora.clone()],
+        )
+        .await
+        .unwrap();
+    let nb = |pkg: &str, chroots: Vec<String>| NewBuild {
+        project_id: p.id,
+        project_dirname: "p".into(),
+        package_id: None,
+        package_name: Some(pkg.into()),
+        source_type: "upload".into(),
+        source_json: serde_json::json!({}),
+        submitter: "o".into(),
+        is_background: false,
+        timeout: 3600,
+        options: BuildOptions::default(),
+        chroots,
+        batch: BatchPlacement::None,
+    };
+    let ids = store
+        .insert_builds(&[
+            nb("a_b", vec![host.clone()]),
+            nb("c", vec![host.clone(), fedora.clone()]),
+            nb("a_b", vec![host.clone()]),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(store.ready_task_counts().await.unwrap(), (3, vec![]));
+    store
+        .set_source_state(ids[0], State::Succeeded)
+        .await
+        .unwrap();
+    store
+        .set_source_state(ids[1], State::Succeeded)
+        .await
+        .unwrap();
+    let (sources, mut chroots) = store.ready_task_counts().await.unwrap();
+    chroots.sort();
+    assert_eq!(sources, 1);
+    assert_eq!(chroots, [(fedora.clone(), 1), (host.clone(), 2)]);
+
+    let rows = store
+        .chroot_builds(p.id, "p", &host, Some(&["a_b".to_string()]))
+        .await
+        .unwrap();
+    let got: Vec<(i64, State)> = rows.iter().map(|r| (r.build_id, r.state)).collect();
+    assert_eq!(got, [(ids[0], State::Pending), (ids[2], State::Waiting)]);
+    assert_eq!(
+        store
+            .chroot_builds(p.id, "p", &host, None)
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+    assert!(
+        store
+            .chroot_builds(p.id, "p:x", &host, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.chroot_state(ids[1], &fedora).await.unwrap(),
+        Some(State::Pending)
+    );
+    assert_eq!(
+        store.chroot_state(ids[1], "nope-1-x86_64").await.unwrap(),
+        None
+    );
+
+    // Builders: `pool_1` must not see the task of `poolx1`.
+    store.create_builder("pool_1", "h1").await.unwrap();
+    store.create_builder("poolx1", "h2").await.unwrap();
+    assert_eq!(
+        store.builder_activity("pool_1", 0).await.unwrap(),
+        Some((false, false))
+    );
+    assert_eq!(store.builder_activity("nobody", 0).await.unwrap(), None);
+    let claimed = store
+        .claim_chroot_task("poolx1#1", std::slice::from_ref(&host))
+        .await
+        .unwrap();
+    assert!(claimed.is_some());
+    let x1 = store.builder_by_token_hash("h2").await.unwrap().unwrap();
+    store.touch_builder(x1.id).await.unwrap();
+    assert_eq!(
+        store.builder_activity("poolx1", now - 5).await.unwrap(),
+        Some((true, true))
+    );
+    assert_eq!(
+        store.builder_activity("poolx1", now + 1000).await.unwrap(),
+        Some((false, true))
+    );
+    assert_eq!(
+        store.builder_activity("pool_1", 0).await.unwrap(),
+        Some((false, false))
+    );
+    store.delete_builder("pool_1").await.unwrap();
+    assert_eq!(store.builder_activity("pool_1", 0).await.unwrap(), None);
 }

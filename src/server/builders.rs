@@ -165,6 +165,8 @@ pub async fn claim(
     axum::Json(offer): axum::Json<Offer>,
 ) -> ApiResult<Response> {
     let b = builder(&st, &headers).await?;
+    // Pools tell a connected idle builder from a vanished one by this.
+    st.store.touch_builder(b.id).await?;
     let filter = ClaimFilter {
         chroots: allowed_chroots(&st, &offer),
         source: offer.source,

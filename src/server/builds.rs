@@ -618,6 +618,8 @@ pub async fn cancel(
 ) -> ApiResult<Json> {
     let (_user, b) = managed_build(&st, &headers, &id).await?;
     let b = st.store.cancel_build(b.id).await?;
+    // A finished build may unblock the next batch.
+    st.dispatch.wake();
     Ok(axum::Json(render::build(&st, &b)))
 }
 

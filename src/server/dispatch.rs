@@ -391,8 +391,14 @@ pub async fn results_accepted(
     chroot: &str,
 ) -> Result<(), StoreError> {
     if let Some(b) = st.store.get_build(build_id).await? {
-        let _ticket =
+        let ticket =
             super::publish::enqueue(st, super::publish::PublishRequest::for_build(&b, chroot));
+        // Publishing finishes the task, which may unblock a batch: wake waiting builders then.
+        let st = st.clone();
+        tokio::spawn(async move {
+            let _ = ticket.wait().await;
+            st.dispatch.wake();
+        });
     }
     Ok(())
 }

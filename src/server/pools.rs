@@ -15,9 +15,10 @@
 //!   connected and idle, or still starting — cover the pending tasks the pool can build plus
 //!   `prealloc` spare ones;
 //! * it deletes idle machines beyond that need once they have been idle for `idle_timeout`
-//!   seconds (busy machines are never deleted), and machines whose builder did not connect
-//!   within `start_timeout` seconds, or whose `cmd_new` failed (then starts are retried with a
-//!   growing delay);
+//!   seconds (busy machines are never deleted), machines whose builder did not connect within
+//!   `start_timeout` seconds or went silent (no task, no request for work for `claim_wait` +
+//!   `heartbeat_timeout` seconds), and machines whose `cmd_new` failed (then starts are retried
+//!   with a growing delay);
 //! * machines survive a server restart (they are listed in `<data>/pools/<pool>/machines.json`)
 //!   and are deleted when the server stops normally.
 //!
@@ -538,17 +539,21 @@ impl PoolBackend for ServerBackend {
     }
 
     async fn activity(&self, machine: &str) -> Result<Activity, String> {
+        // An idle builder asks for work at least every claim_wait seconds.
+        let b = &self.st.config.builders;
+        let seen_after = super::model::now() - (b.claim_wait + b.heartbeat_timeout) as i64;
         Ok(
             match self
                 .st
                 .store
-                .builder_activity(machine)
+                .builder_activity(machine, seen_after)
                 .await
                 .map_err(|e| e.to_string())?
             {
-                None | Some((false, _)) => Activity::Absent,
-                Some((true, true)) => Activity::Busy,
+                // Holding a task: busy (a silent holder loses it to the sweeper).
+                Some((_, true)) => Activity::Busy,
                 Some((true, false)) => Activity::Idle,
+                None | Some((false, false)) => Activity::Absent,
             },
         )
     }
@@ -650,6 +655,57 @@ mod tests {
         }];
         assert_eq!(plan(&p, &starting, 1, now, true).start, 1);
         assert_eq!(plan(&p, &[], 3, now, false).start, 0);
+    }
+
+    /// Pool configurations that cannot work are refused with the pool's name and the reason;
+    /// a full `[[pool]]` table parses with its defaults.
+    #[test]
+    fn bad_pools_are_refused() {
+        let ok = pool(2, 1);
+        assert!(validate(std::slice::from_ref(&ok)).is_ok());
+        for (bad, reason) in [
+            (
+                PoolConfig {
+                    prealloc: 3,
+                    ..ok.clone()
+                },
+                "prealloc",
+            ),
+            (
+                PoolConfig {
+                    max: 0,
+                    prealloc: 0,
+                    ..ok.clone()
+                },
+                "max",
+            ),
+            (
+                PoolConfig {
+                    name: "a b".into(),
+                    ..ok.clone()
+                },
+                "name",
+            ),
+            (
+                PoolConfig {
+                    cmd_new: " ".into(),
+                    ..ok.clone()
+                },
+                "cmd_new",
+            ),
+        ] {
+            let e = validate(&[bad]).unwrap_err().to_string();
+            assert!(e.contains(reason), "{e}");
+        }
+        let e = validate(&[ok.clone(), ok]).unwrap_err().to_string();
+        assert!(e.contains("two pools"), "{e}");
+        let parsed: PoolConfig =
+            toml::from_str("name = \"x\"\nmax = 3\ncmd_new = \"a\"\ncmd_delete = \"b\"\n").unwrap();
+        assert_eq!(
+            (parsed.prealloc, parsed.idle_timeout, parsed.start_timeout),
+            (0, 300, 600)
+        );
+        assert!(toml::from_str::<PoolConfig>("name = \"x\"\nmax = 3\nbogus = 1\n").is_err());
     }
 
     /// Unit test of the pool logic: idle machines beyond prealloc and demand are deleted only

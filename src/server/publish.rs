@@ -16,7 +16,9 @@
 //! 2. prunes: of each package of the job, the newest `keep_builds` successful builds stay, older
 //!    successful ones go, and failed or canceled ones older than the newest kept build go once
 //!    they are `keep_failed_days` old. Only finished builds that are not part of a job are
-//!    removed; projects with `auto_prune` off or `persistent` on are never pruned;
+//!    removed; projects with `auto_prune` off or `persistent` on are never pruned. A pruned
+//!    directory is parked under a hidden name (out of createrepo's scan) with a symlink at its
+//!    old name, and removed only once the new metadata is published;
 //! 3. regenerates the chroot's repodata incrementally (atomic: `repomd.xml` is renamed into
 //!    place last) with a signed `repomd.xml.asc`.
 //!
@@ -619,14 +621,24 @@ fn publish_blocking(
             repo: Err(e),
         };
     }
+    // Pruned builds leave the scan under a hidden name but stay reachable at their old URLs
+    // through a symlink until the new repomd.xml is in place: a client holding the previous
+    // metadata never gets a 404.
+    let mut parked = Vec::new();
     for name in prune {
         let dir = chroot_dir.join(name);
-        match fs_err::remove_dir_all(&dir) {
+        let hidden_name = format!("{PRUNED}{name}");
+        let hidden = chroot_dir.join(&hidden_name);
+        if dir.is_symlink() || !dir.is_dir() {
+            continue;
+        }
+        match fs_err::rename(&dir, &hidden) {
             Ok(()) => {
-                shared.pruned.fetch_add(1, Ordering::SeqCst);
-                tracing::info!(dir = %dir.display(), "pruned");
+                if let Err(e) = std::os::unix::fs::symlink(&hidden_name, &dir) {
+                    tracing::warn!("{}: {e}", dir.display());
+                }
+                parked.push((dir, hidden));
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => tracing::warn!("pruning: {e}"),
         }
     }
@@ -640,9 +652,54 @@ fn publish_blocking(
     let repo_result = createrepo(&chroot_dir, &opts, &crate::reporter::Silent)
         .map(|_| ())
         .map_err(|e| e.to_string());
+    if repo_result.is_ok() {
+        for (dir, _) in &parked {
+            tracing::info!(dir = %dir.display(), "pruned");
+        }
+        shared
+            .pruned
+            .fetch_add(parked.len() as u64, Ordering::SeqCst);
+        // Also what a crash left parked by an earlier job.
+        remove_parked(&chroot_dir);
+    } else {
+        // The old repomd.xml still lists them: put them back.
+        for (dir, hidden) in parked {
+            let _ = fs_err::remove_file(&dir);
+            if let Err(e) = fs_err::rename(&hidden, &dir) {
+                tracing::warn!("restoring a pruned build: {e}");
+            }
+        }
+    }
     JobOutcome {
         build_errors,
         repo: repo_result,
+    }
+}
+
+/// Prefix of build directories parked for removal while a repository is regenerated.
+const PRUNED: &str = ".pruned-";
+
+/// Remove parked build directories and the symlinks that kept their old URLs working.
+fn remove_parked(chroot_dir: &Path) {
+    let Ok(entries) = fs_err::read_dir(chroot_dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let path = e.path();
+        let is_link = e.file_type().is_ok_and(|t| t.is_symlink());
+        let r = if name.starts_with(PRUNED) && !is_link {
+            fs_err::remove_dir_all(&path)
+        } else if is_link
+            && std::fs::read_link(&path).is_ok_and(|t| t.to_string_lossy().starts_with(PRUNED))
+        {
+            fs_err::remove_file(&path)
+        } else {
+            continue;
+        };
+        if let Err(e) = r {
+            tracing::warn!("pruning: {e}");
+        }
     }
 }
 

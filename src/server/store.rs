@@ -1693,8 +1693,24 @@ impl Store {
         })
     }
 
-    /// A builder's state as a pool sees it: (registered, working on a task).
-    pub async fn builder_activity(&self, name: &str) -> Result<Option<(bool, bool)>> {
+    /// Record that a builder asked for work just now.
+    pub async fn touch_builder(&self, id: i64) -> Result<()> {
+        on_write!(self, p => {
+            sqlx::query("UPDATE builders SET last_seen = $1 WHERE id = $2")
+                .bind(now())
+                .bind(id)
+                .execute(p)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// A builder's state as a pool sees it: (seen since `seen_after`, working on a task).
+    pub async fn builder_activity(
+        &self,
+        name: &str,
+        seen_after: i64,
+    ) -> Result<Option<(bool, bool)>> {
         let active = [State::Starting.code(), State::Running.code()];
         let escaped = name
             .replace('\\', "\\\\")
@@ -1702,12 +1718,12 @@ impl Store {
             .replace('_', "\\_");
         let prefix = format!("{escaped}#%");
         on_read!(self, p => {
-            let registered: Option<Option<String>> =
-                sqlx::query_scalar("SELECT arch FROM builders WHERE name = $1")
+            let seen: Option<Option<i64>> =
+                sqlx::query_scalar("SELECT last_seen FROM builders WHERE name = $1")
                     .bind(name)
                     .fetch_optional(p)
                     .await?;
-            let Some(arch) = registered else { return Ok(None) };
+            let Some(seen) = seen else { return Ok(None) };
             let busy: i64 = sqlx::query_scalar(
                 "SELECT (SELECT COUNT(*) FROM build_chroots WHERE worker LIKE $1 ESCAPE '\\' \
                  AND state IN ($2, $3)) + (SELECT COUNT(*) FROM builds \
@@ -1718,7 +1734,7 @@ impl Store {
             .bind(active[1])
             .fetch_one(p)
             .await?;
-            Ok(Some((arch.is_some(), busy > 0)))
+            Ok(Some((seen.is_some_and(|t| t >= seen_after), busy > 0)))
         })
     }
 

@@ -340,14 +340,14 @@ impl Store {
         let mut owner_parts = Vec::new();
         if filter.source {
             owner_parts.push(format!(
-                "SELECT p.ownername AS owner, MIN(CASE WHEN b.is_background THEN 1 ELSE 0 END) AS bg \
+                "SELECT p.ownername AS owner, MIN(CAST(CASE WHEN b.is_background THEN 1 ELSE 0 END AS BIGINT)) AS bg \
                  {SOURCE_FROM} WHERE {} GROUP BY p.ownername",
                 source_ready()
             ));
         }
         if n > 0 {
             owner_parts.push(format!(
-                "SELECT p.ownername AS owner, MIN(CASE WHEN b.is_background THEN 1 ELSE 0 END) AS bg \
+                "SELECT p.ownername AS owner, MIN(CAST(CASE WHEN b.is_background THEN 1 ELSE 0 END AS BIGINT)) AS bg \
                  {CHROOT_FROM} WHERE {} GROUP BY p.ownername",
                 chroot_ready(1, n)
             ));

@@ -50,12 +50,25 @@ pub struct Env {
 impl Env {
     /// Start a server with fast heartbeats (1 s, re-queue after 3 s).
     pub fn new() -> Env {
+        Env::with_config("")
+    }
+
+    /// Like [`Env::new`], with more server configuration appended.
+    pub fn with_config(extra: &str) -> Env {
+        Env::with_top_config("", extra)
+    }
+
+    /// With top-level keys (`top`, e.g. `database = …`) and more `[builders]` configuration.
+    pub fn with_top_config(top: &str, extra: &str) -> Env {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
         let config = dir.path().join("serve.toml");
         fs_err::write(
             &config,
-            "[builders]\nheartbeat_interval = 1\nheartbeat_timeout = 3\nclaim_wait = 20\nmax_attempts = 3\n",
+            format!(
+                "{top}\n[builders]\nheartbeat_interval = 1\nheartbeat_timeout = 3\nclaim_wait = 20\n\
+                 max_attempts = 3\n{extra}"
+            ),
         )
         .unwrap();
         fs_err::write(
@@ -419,4 +432,39 @@ pub fn processes_matching(needle: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// A fresh PostgreSQL database from COPR_TEST_POSTGRES_URL (scripts/test-postgres.sh), or
+/// `None` (skip) when it is not set — except under CI=true.
+pub fn postgres_database() -> Option<String> {
+    let admin = match std::env::var("COPR_TEST_POSTGRES_URL") {
+        Ok(u) if !u.is_empty() => u,
+        _ => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "COPR_TEST_POSTGRES_URL is not set under CI=true (scripts/test-postgres.sh)"
+            );
+            eprintln!("skipped: COPR_TEST_POSTGRES_URL is not set");
+            return None;
+        }
+    };
+    let name = format!("copr_remote_{}", std::process::id());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let pool = sqlx::PgPool::connect(&admin).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name}"
+        )))
+        .execute(&pool)
+        .await
+        .unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    });
+    let mut url = url::Url::parse(&admin).unwrap();
+    url.set_path(&format!("/{name}"));
+    Some(url.to_string())
 }
