@@ -28,6 +28,9 @@ _copr() {
             copr,build-package)
                 cmd="copr__subcmd__build__subcmd__package"
                 ;;
+            copr,builder)
+                cmd="copr__subcmd__builder"
+                ;;
             copr,buildscm)
                 cmd="copr__subcmd__buildscm"
                 ;;
@@ -112,6 +115,9 @@ _copr() {
             copr,regenerate-repos)
                 cmd="copr__subcmd__regenerate__subcmd__repos"
                 ;;
+            copr,repro)
+                cmd="copr__subcmd__repro"
+                ;;
             copr,reset-package)
                 cmd="copr__subcmd__reset__subcmd__package"
                 ;;
@@ -168,6 +174,9 @@ _copr() {
                 ;;
             copr__subcmd__help,build-package)
                 cmd="copr__subcmd__help__subcmd__build__subcmd__package"
+                ;;
+            copr__subcmd__help,builder)
+                cmd="copr__subcmd__help__subcmd__builder"
                 ;;
             copr__subcmd__help,buildscm)
                 cmd="copr__subcmd__help__subcmd__buildscm"
@@ -253,6 +262,9 @@ _copr() {
             copr__subcmd__help,regenerate-repos)
                 cmd="copr__subcmd__help__subcmd__regenerate__subcmd__repos"
                 ;;
+            copr__subcmd__help,repro)
+                cmd="copr__subcmd__help__subcmd__repro"
+                ;;
             copr__subcmd__help,reset-package)
                 cmd="copr__subcmd__help__subcmd__reset__subcmd__package"
                 ;;
@@ -303,6 +315,9 @@ _copr() {
                 ;;
             copr__subcmd__help__subcmd__serve,admin)
                 cmd="copr__subcmd__help__subcmd__serve__subcmd__admin"
+                ;;
+            copr__subcmd__help__subcmd__serve__subcmd__admin,add-builder)
+                cmd="copr__subcmd__help__subcmd__serve__subcmd__admin__subcmd__add__subcmd__builder"
                 ;;
             copr__subcmd__help__subcmd__serve__subcmd__admin,add-group)
                 cmd="copr__subcmd__help__subcmd__serve__subcmd__admin__subcmd__add__subcmd__group"
@@ -376,6 +391,9 @@ _copr() {
             copr__subcmd__serve,help)
                 cmd="copr__subcmd__serve__subcmd__help"
                 ;;
+            copr__subcmd__serve__subcmd__admin,add-builder)
+                cmd="copr__subcmd__serve__subcmd__admin__subcmd__add__subcmd__builder"
+                ;;
             copr__subcmd__serve__subcmd__admin,add-group)
                 cmd="copr__subcmd__serve__subcmd__admin__subcmd__add__subcmd__group"
                 ;;
@@ -396,6 +414,9 @@ _copr() {
                 ;;
             copr__subcmd__serve__subcmd__admin,seed-bench)
                 cmd="copr__subcmd__serve__subcmd__admin__subcmd__seed__subcmd__bench"
+                ;;
+            copr__subcmd__serve__subcmd__admin__subcmd__help,add-builder)
+                cmd="copr__subcmd__serve__subcmd__admin__subcmd__help__subcmd__add__subcmd__builder"
                 ;;
             copr__subcmd__serve__subcmd__admin__subcmd__help,add-group)
                 cmd="copr__subcmd__serve__subcmd__admin__subcmd__help__subcmd__add__subcmd__group"
@@ -424,6 +445,9 @@ _copr() {
             copr__subcmd__serve__subcmd__help,help)
                 cmd="copr__subcmd__serve__subcmd__help__subcmd__help"
                 ;;
+            copr__subcmd__serve__subcmd__help__subcmd__admin,add-builder)
+                cmd="copr__subcmd__serve__subcmd__help__subcmd__admin__subcmd__add__subcmd__builder"
+                ;;
             copr__subcmd__serve__subcmd__help__subcmd__admin,add-group)
                 cmd="copr__subcmd__serve__subcmd__help__subcmd__admin__subcmd__add__subcmd__group"
                 ;;
@@ -449,7 +473,7 @@ _copr() {
 
     case "${cmd}" in
         copr)
-            opts="-v -q -h -V --verbose --quiet --output --no-color --help --version completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module monitor new-api-token list-package-names delete-package reset-package help"
+            opts="-v -q -h -V --verbose --quiet --output --no-color --help --version completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module monitor new-api-token list-package-names delete-package reset-package repro builder help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -707,7 +731,7 @@ _copr() {
             return 0
             ;;
         copr__subcmd__build)
-            opts="-D -r -v -q -h -V --method --git --committish --subdir --spec --backend --define --with --without --timeout --chroot --resultdir --repo --buildroot-pkg --enable-net --nodeps --memory-limit --dry-run --job --verbose --quiet --output --no-color --help --version"
+            opts="-D -r -v -q -h -V --method --git --committish --subdir --spec --backend --define --with --without --timeout --chroot --resultdir --repo --buildroot-pkg --enable-net --nodeps --memory-limit --dry-run --job --remote --scm --nowait --background --after-build-id --with-build-id --poll-interval --config --verbose --quiet --output --no-color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -781,6 +805,26 @@ _copr() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --remote)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --after-build-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --with-build-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --poll-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
@@ -845,6 +889,60 @@ _copr() {
                     ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__builder)
+            opts="-j -v -q -h -V --server --token --arch --tag --chroot --jobs --workdir --backend --verbose --quiet --output --no-color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --arch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --chroot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --workdir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "sandbox mock" -- "${cur}"))
                     return 0
                     ;;
                 --output)
@@ -1457,7 +1555,7 @@ _copr() {
             return 0
             ;;
         copr__subcmd__help)
-            opts="completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module monitor new-api-token list-package-names delete-package reset-package help"
+            opts="completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module monitor new-api-token list-package-names delete-package reset-package repro builder help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1555,6 +1653,20 @@ _copr() {
             return 0
             ;;
         copr__subcmd__help__subcmd__build__subcmd__package)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__help__subcmd__builder)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2044,6 +2156,20 @@ _copr() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        copr__subcmd__help__subcmd__repro)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         copr__subcmd__help__subcmd__reset__subcmd__package)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -2073,8 +2199,22 @@ _copr() {
             return 0
             ;;
         copr__subcmd__help__subcmd__serve__subcmd__admin)
-            opts="add-user add-group add-member remove-member renew-token seed-bench"
+            opts="add-user add-group add-member remove-member renew-token add-builder seed-bench"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__help__subcmd__serve__subcmd__admin__subcmd__add__subcmd__builder)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -2976,6 +3116,36 @@ _copr() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        copr__subcmd__repro)
+            opts="-v -q -h -V --resultdir --backend --dry-run --config --verbose --quiet --output --no-color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --resultdir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "sandbox mock" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         copr__subcmd__reset__subcmd__package)
             opts="-v -q -h -V --name --config --verbose --quiet --output --no-color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -3045,8 +3215,38 @@ _copr() {
             return 0
             ;;
         copr__subcmd__serve__subcmd__admin)
-            opts="-v -q -h -V --config --data --database --verbose --quiet --output --no-color --help --version add-user add-group add-member remove-member renew-token seed-bench help"
+            opts="-v -q -h -V --config --data --database --verbose --quiet --output --no-color --help --version add-user add-group add-member remove-member renew-token add-builder seed-bench help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__serve__subcmd__admin__subcmd__add__subcmd__builder)
+            opts="-v -q -h -V --config --data --database --verbose --quiet --output --no-color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -3165,8 +3365,22 @@ _copr() {
             return 0
             ;;
         copr__subcmd__serve__subcmd__admin__subcmd__help)
-            opts="add-user add-group add-member remove-member renew-token seed-bench help"
+            opts="add-user add-group add-member remove-member renew-token add-builder seed-bench help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__serve__subcmd__admin__subcmd__help__subcmd__add__subcmd__builder)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -3389,8 +3603,22 @@ _copr() {
             return 0
             ;;
         copr__subcmd__serve__subcmd__help__subcmd__admin)
-            opts="add-user add-group add-member remove-member renew-token seed-bench"
+            opts="add-user add-group add-member remove-member renew-token add-builder seed-bench"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__serve__subcmd__help__subcmd__admin__subcmd__add__subcmd__builder)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -124,6 +124,10 @@ pub enum Command {
     DeletePackage(PackageNameArgs),
     /// Forget a package's source settings (its builds stay).
     ResetPackage(PackageNameArgs),
+    /// Run a remote build's task again locally, from the job spec its builder ran.
+    Repro(ReproArgs),
+    /// Run a build machine for `copr serve`: take tasks, build them, upload the results.
+    Builder(BuilderArgs),
 }
 
 /// Arguments of `copr completions`.
@@ -421,6 +425,81 @@ pub struct BuildArgs {
     /// Run the job spec in FILE (TOML, or JSON for `*.json`) instead of resolving SOURCE and flags.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["source", "method", "git", "committish", "subdir", "spec", "chroots"])]
     pub job: Option<std::path::PathBuf>,
+
+    #[command(flatten)]
+    pub remote: RemoteBuildArgs,
+}
+
+// ---- remote: `copr build --remote`, `copr repro` ----
+
+/// Options of `copr build` that send the build to a Copr server instead of building locally.
+#[derive(Debug, Clone, Args)]
+pub struct RemoteBuildArgs {
+    /// Build on the Copr server of the configuration, in [OWNER/]PROJECT[:DIRSUFFIX]: an SRPM is
+    /// uploaded, a directory, spec or local git tree is made into an SRPM here and uploaded, an
+    /// http(s) URL of a .spec/.src.rpm or a remote git URL is passed to the server.
+    #[arg(long = "remote", value_name = "[OWNER/]PROJECT", conflicts_with_all = ["dry_run", "job", "repos", "buildroot_pkgs", "nodeps", "memory_limit"])]
+    pub project: Option<String>,
+
+    /// With --remote: pass SOURCE to the server as a git clone URL (build/create/scm), with
+    /// --committish, --subdir, --spec and --method, instead of making the SRPM here.
+    #[arg(long, requires = "project")]
+    pub scm: bool,
+
+    /// With --remote: print the new build's ID and return without waiting for it.
+    #[arg(long, requires = "project")]
+    pub nowait: bool,
+
+    /// With --remote: run the build with lower priority (after other owners' builds).
+    #[arg(long, requires = "project")]
+    pub background: bool,
+
+    /// With --remote: start after the batch containing this build has finished.
+    #[arg(
+        long,
+        value_name = "BUILD_ID",
+        requires = "project",
+        conflicts_with = "with_build_id"
+    )]
+    pub after_build_id: Option<i64>,
+
+    /// With --remote: run in the same batch as this build.
+    #[arg(long, value_name = "BUILD_ID", requires = "project")]
+    pub with_build_id: Option<i64>,
+
+    /// With --remote: seconds between two status checks while waiting.
+    #[arg(long, value_name = "SECONDS", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..))]
+    pub poll_interval: u64,
+
+    /// copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url
+    /// [default: ~/.config/copr].
+    #[arg(long, value_name = "FILE", requires = "project")]
+    pub config: Option<std::path::PathBuf>,
+}
+
+/// Arguments of `copr repro`.
+#[derive(Debug, Args)]
+pub struct ReproArgs {
+    /// The remote build to reproduce, as BUILD_ID (its source task: the SRPM build) or
+    /// BUILD_ID:CHROOT (one chroot's build).
+    #[arg(value_name = "BUILD_ID[:CHROOT]")]
+    pub task: String,
+
+    /// Directory that receives the results of the local run.
+    #[arg(long, value_name = "DIR", default_value = "copr-repro")]
+    pub resultdir: std::path::PathBuf,
+
+    /// Buildroot backend [default: the one the builder used].
+    #[arg(long, value_enum)]
+    pub backend: Option<crate::mock::BackendKind>,
+
+    /// Print the job spec as the local run will use it (TOML, or JSON with --output json)
+    /// instead of running it.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub remote: RemoteArgs,
 }
 
 /// Arguments of `copr srpm`.
@@ -559,6 +638,12 @@ pub enum AdminCommand {
     /// Issue a new API token for a user; the old token stops working.
     RenewToken {
         /// The user name.
+        name: String,
+    },
+    /// Register a build machine and print its token (for `copr builder --token`); the token
+    /// is shown only once.
+    AddBuilder {
+        /// The builder name (letters, digits, `_`, `.`, `-`).
         name: String,
     },
     /// Fill a project with builds, for benchmarks.
@@ -835,8 +920,8 @@ pub struct DeleteBuildArgs {
 /// How often a build is polled while waiting for it.
 #[derive(Debug, Clone, Args)]
 pub struct PollArgs {
-    /// Seconds between two status checks while waiting.
-    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    /// Seconds between two status checks while waiting (copr-cli waits 30).
+    #[arg(long, value_name = "SECONDS", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..))]
     pub poll_interval: u64,
 }
 
@@ -1302,4 +1387,50 @@ pub struct PackageNameArgs {
 pub struct NewApiTokenArgs {
     #[command(flatten)]
     pub remote: RemoteArgs,
+}
+
+// ----- builder: the build machine agent (`copr builder`) -----
+
+/// Arguments of `copr builder`.
+#[derive(Debug, Args)]
+pub struct BuilderArgs {
+    /// Base URL of the `copr serve` to take tasks from, e.g. https://copr.example.org.
+    #[arg(long, value_name = "URL")]
+    pub server: String,
+
+    /// The builder token (`copr serve admin add-builder NAME` prints it); also read from the
+    /// COPR_BUILDER_TOKEN environment variable, which keeps it out of process listings.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "COPR_BUILDER_TOKEN",
+        hide_env_values = true
+    )]
+    pub token: String,
+
+    /// Architecture this machine builds for [default: the host's].
+    #[arg(long, value_name = "ARCH")]
+    pub arch: Option<String>,
+
+    /// A tag of this machine (repeatable); the server may require tags for some chroots.
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+
+    /// A chroot this machine builds for (repeatable) [default: host-<arch> and the chroots
+    /// of the sandbox host configuration].
+    #[arg(long = "chroot", value_name = "CHROOT")]
+    pub chroots: Vec<String>,
+
+    /// Tasks run in parallel.
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 1)]
+    pub jobs: usize,
+
+    /// Directory for the per-task work directories (each removed when its task ends)
+    /// [default: the system temporary directory].
+    #[arg(long, value_name = "DIR")]
+    pub workdir: Option<std::path::PathBuf>,
+
+    /// Buildroot backend (default: mock when installed, sandbox otherwise).
+    #[arg(long, value_enum)]
+    pub backend: Option<crate::mock::BackendKind>,
 }

@@ -687,6 +687,14 @@ fn waiting_ends_with_exit_4_on_failure() {
         if r.method == "POST" {
             return ok(build_json(9, "pending"));
         }
+        if r.path != "/api_3/build/9" {
+            // Task details are optional: watching works on the build state alone.
+            return (
+                404,
+                "application/json",
+                json!({"error": "no such endpoint"}).to_string(),
+            );
+        }
         let n = polls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let state = ["pending", "running", "running", "failed"][n.min(3)];
         ok(build_json(9, state))

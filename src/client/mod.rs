@@ -6,7 +6,10 @@
 //! error whatever the status, mapped by status to [`ClientError`] variants.
 
 pub mod config;
+pub mod logs;
 pub mod names;
+pub mod repro;
+pub mod submit;
 pub mod types;
 
 use std::path::{Path, PathBuf};
@@ -110,13 +113,50 @@ impl Default for Query {
     }
 }
 
+/// Called while a file is uploaded with (bytes sent, total bytes).
+pub type UploadProgress = std::sync::Arc<dyn Fn(u64, u64) + Send + Sync>;
+
 /// The request body.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 enum Body {
     None,
     Json(Value),
     /// A `json` part plus files: (part name, file name, content type, bytes).
     Multipart(Value, Vec<(String, String, String, Vec<u8>)>),
+    /// A `json` part plus one file streamed from disk as the `pkgs` part (copr-cli's upload).
+    Upload {
+        json: Value,
+        path: PathBuf,
+        progress: Option<UploadProgress>,
+    },
+}
+
+/// A file being read into a request body, reporting how far it got.
+struct ProgressReader {
+    file: fs_err::File,
+    sent: u64,
+    total: u64,
+    progress: Option<UploadProgress>,
+}
+
+impl std::io::Read for ProgressReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.file.read(buf)?;
+        self.sent += n as u64;
+        if let Some(p) = &self.progress {
+            p(self.sent, self.total);
+        }
+        Ok(n)
+    }
+}
+
+/// A chunk of a log file read from `offset` on (see [`Client::read_log`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogChunk {
+    /// The file does not exist (yet).
+    Missing,
+    /// The bytes from the offset on; empty when nothing was added.
+    Data(Vec<u8>),
 }
 
 /// The answer of `POST /api-token`. `Debug` never shows the token.
@@ -229,7 +269,7 @@ pub struct BuildOptions {
 }
 
 /// Where an SCM package or build takes its sources from.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ScmSource {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub clone_url: Option<String>,
@@ -441,6 +481,46 @@ impl Client {
                         form = form.part(name.clone(), part);
                     }
                     req.multipart(form)
+                }
+                Body::Upload {
+                    json,
+                    path,
+                    progress,
+                } => {
+                    let io = |source| ClientError::Io {
+                        path: path.clone(),
+                        source,
+                    };
+                    let file = fs_err::File::open(path).map_err(io)?;
+                    let total = file.metadata().map_err(io)?.len();
+                    let name = path
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    let mime = if name.ends_with(".rpm") {
+                        "application/x-rpm"
+                    } else {
+                        "text/plain"
+                    };
+                    let reader = ProgressReader {
+                        file,
+                        sent: 0,
+                        total,
+                        progress: progress.clone(),
+                    };
+                    let json_part = multipart::Part::text(json.to_string())
+                        .file_name("json")
+                        .mime_str("application/json")
+                        .expect("valid mime");
+                    let file_part = multipart::Part::reader_with_length(reader, total)
+                        .file_name(name)
+                        .mime_str(mime)
+                        .expect("valid mime");
+                    let form = multipart::Form::new()
+                        .part("json", json_part)
+                        .part("pkgs", file_part);
+                    // An upload may take long on a slow line: no overall deadline.
+                    req.multipart(form).timeout(Duration::from_secs(24 * 3600))
                 }
             };
             tracing::debug!(%method, %url, attempt, "API request");
@@ -736,6 +816,129 @@ impl Client {
         )
     }
 
+    /// `POST /build/create/upload`: upload an SRPM or spec (multipart, streamed from disk, as
+    /// copr-cli sends it) and build it.
+    pub fn build_create_upload(
+        &self,
+        project: &ProjectRef,
+        path: &Path,
+        options: &BuildOptions,
+        progress: Option<UploadProgress>,
+    ) -> Result<Build, ClientError> {
+        let mut body = to_map(options);
+        insert_project(&mut body, project);
+        self.call(
+            Method::POST,
+            &["build", "create", "upload"],
+            Query::new(),
+            Body::Upload {
+                json: Value::Object(body),
+                path: path.to_path_buf(),
+                progress,
+            },
+            true,
+        )
+    }
+
+    /// `POST /build/create/url`: build the SRPM or spec at `url`.
+    pub fn build_create_url(
+        &self,
+        project: &ProjectRef,
+        url: &str,
+        options: &BuildOptions,
+    ) -> Result<Build, ClientError> {
+        let mut body = to_map(options);
+        insert_project(&mut body, project);
+        body.insert("pkgs".into(), Value::String(url.to_string()));
+        let segments = ["build", "create", "url"];
+        let value = self.send(
+            Method::POST,
+            &segments,
+            &Query::new(),
+            Body::Json(Value::Object(body)),
+            true,
+        )?;
+        // Copr answers a list (one build per URL); older frontends a single build.
+        let value = match value.get("items").and_then(Value::as_array) {
+            Some(items) => items.first().cloned().ok_or_else(|| ClientError::Shape {
+                url: self.url(&segments).to_string(),
+                message: "the server created no build".to_string(),
+            })?,
+            None => value,
+        };
+        self.decode(&segments, value)
+    }
+
+    /// `GET /build/source-chroot/{id}`: state and result directory of the SRPM task.
+    pub fn build_source_chroot(&self, id: i64) -> Result<BuildChroot, ClientError> {
+        let id = id.to_string();
+        let mut value = self.send(
+            Method::GET,
+            &["build", "source-chroot", &id],
+            &Query::new(),
+            Body::None,
+            false,
+        )?;
+        if let Value::Object(m) = &mut value {
+            m.entry("name")
+                .or_insert_with(|| Value::String("srpm-builds".into()));
+        }
+        self.decode(&["build", "source-chroot", &id], value)
+    }
+
+    /// `GET /build/job-spec/{id}[?chroot=NAME]`: the job spec a builder ran for the build's
+    /// source task, or for one chroot's task.
+    pub fn build_job_spec(
+        &self,
+        id: i64,
+        chroot: Option<&str>,
+    ) -> Result<crate::job::JobSpec, ClientError> {
+        let id = id.to_string();
+        let segments = ["build", "job-spec", &id];
+        let value = self.send(
+            Method::GET,
+            &segments,
+            &Query::new().opt("chroot", chroot),
+            Body::None,
+            false,
+        )?;
+        self.decode(&segments, value)
+    }
+
+    /// Read a (possibly growing) log file from byte `offset` on with an HTTP Range request.
+    /// A server that ignores the range is handled by skipping the bytes already seen.
+    pub fn read_log(&self, url: &str, offset: u64) -> Result<LogChunk, ClientError> {
+        let transport = |source| ClientError::Transport {
+            url: url.to_string(),
+            source,
+        };
+        let response = self
+            .http
+            .get(url)
+            .header(reqwest::header::RANGE, format!("bytes={offset}-"))
+            .timeout(Duration::from_secs(60))
+            .send()
+            .map_err(transport)?;
+        let status = response.status();
+        match status.as_u16() {
+            404 => return Ok(LogChunk::Missing),
+            416 => return Ok(LogChunk::Data(Vec::new())),
+            200 | 206 => {}
+            code => {
+                return Err(ClientError::Request {
+                    status: code,
+                    message: format!("GET {url}"),
+                });
+            }
+        }
+        let bytes = response.bytes().map_err(transport)?;
+        if status.as_u16() == 206 {
+            return Ok(LogChunk::Data(bytes.to_vec()));
+        }
+        let skip = (offset as usize).min(bytes.len());
+        Ok(LogChunk::Data(bytes[skip..].to_vec()))
+    }
+
     pub fn build_chroot_list(&self, build_id: i64) -> Pages<'_, BuildChroot> {
         self.paginate(
             &["build-chroot", "list"],
@@ -804,6 +1007,50 @@ impl Client {
             q = q.str("additional_fields[]", f.clone());
         }
         self.send(Method::GET, &["monitor"], &q, Body::None, false)
+    }
+
+    /// The file names a results directory lists (its HTML index, as Copr's backend and
+    /// `copr serve` serve them); `None` when the server shows no listing.
+    pub fn list_result_dir(&self, url: &str) -> Result<Option<Vec<String>>, ClientError> {
+        let url = format!("{}/", url.trim_end_matches('/'));
+        let transport = |source| ClientError::Transport {
+            url: url.clone(),
+            source,
+        };
+        let response = self
+            .http
+            .get(&url)
+            .timeout(Duration::from_secs(60))
+            .send()
+            .map_err(transport)?;
+        let html = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.starts_with("text/html"));
+        if !response.status().is_success() || !html {
+            return Ok(None);
+        }
+        let text = response.text().map_err(transport)?;
+        let mut names = Vec::new();
+        for part in text.split("href=\"").skip(1) {
+            let Some(href) = part.split('"').next() else {
+                continue;
+            };
+            // Files of this directory only: no subdirectories, parents, queries or other hosts.
+            if href.is_empty() || href.contains(['/', '?', '#', ':']) || href.starts_with('.') {
+                continue;
+            }
+            let name =
+                url::form_urlencoded::parse(format!("n={}", href.replace('+', "%2B")).as_bytes())
+                    .next()
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default();
+            if !name.is_empty() && !names.contains(&name) && name != "index.html" {
+                names.push(name);
+            }
+        }
+        Ok(Some(names))
     }
 
     // ----- chroots -----

@@ -13,6 +13,9 @@ use crate::pipeline::{self, BuildReport, PipelineError, RunOptions, State};
 use crate::repo::publish::{LocalPublishReport, PublishOptions, publish_local_results};
 
 pub fn run(global: &GlobalArgs, args: BuildArgs) -> Result<ExitStatus, CliError> {
+    if args.remote.project.is_some() {
+        return super::build_remote::run(global, args);
+    }
     let job = match &args.job {
         Some(file) => JobSpec::from_file(file).map_err(job_error)?,
         None => resolve(&args)?,
@@ -345,7 +348,7 @@ fn publish(
 }
 
 /// Print the report: JSON on stdout with `--output json`, else a short summary.
-fn render(
+pub(super) fn render(
     global: &GlobalArgs,
     report: &BuildReport,
     published: Option<&LocalPublishReport>,
@@ -447,7 +450,7 @@ fn render_text(out: &mut impl Write, report: &BuildReport) -> Result<(), CliErro
 }
 
 /// Tell the user on stderr what failed first and where the whole log is.
-fn print_failure(report: &BuildReport) {
+pub(super) fn print_failure(report: &BuildReport) {
     let red = console::Style::new().red().bold().for_stderr();
     if report.srpm.state == State::Failed {
         eprintln!("{} the SRPM build failed:", red.apply_to("error:"));

@@ -12,5 +12,11 @@ pub fn run(global: &GlobalArgs, args: BuildPackageArgs) -> Result<ExitStatus, Cl
         .client
         .package_build(&p, &args.name, &options)
         .map_err(|e| remote.err(e))?;
-    remote::submitted(&remote, global, build, &args.build)
+    remote::submitted(
+        &remote,
+        global,
+        build,
+        args.build.nowait,
+        args.build.poll.poll_interval,
+    )
 }

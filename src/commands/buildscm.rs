@@ -21,5 +21,11 @@ pub fn run(global: &GlobalArgs, args: BuildScmArgs) -> Result<ExitStatus, CliErr
         .client
         .build_create_scm(&p, &source, &options)
         .map_err(|e| remote.err(e))?;
-    remote::submitted(&remote, global, build, &args.build)
+    remote::submitted(
+        &remote,
+        global,
+        build,
+        args.build.nowait,
+        args.build.poll.poll_interval,
+    )
 }

@@ -1,5 +1,6 @@
 //! `copr download-build BUILD_ID [-r CHROOT]… [--dest DIR] [--rpms]`: fetch a build's results
-//! into `DIR/<chroot>/`.
+//! into `DIR/<chroot>/`: every file the result directory lists (RPMs, logs, results.json…), or
+//! where the server shows no listing, the built RPMs and the files a Copr build directory holds.
 
 use crate::cli::{DownloadBuildArgs, GlobalArgs};
 use crate::commands::remote::{self, Remote};
@@ -45,7 +46,39 @@ pub fn run(global: &GlobalArgs, args: DownloadBuildArgs) -> Result<ExitStatus, C
         };
         let base = format!("{}/", base.trim_end_matches('/'));
         let dir = args.dest.join(&chroot.name);
+        let before = downloaded.len();
         fs_err::create_dir_all(&dir).status(ExitStatus::Generic)?;
+        // The directory's own listing names every file; without one, the files a Copr
+        // build directory holds are asked for by name.
+        let listed = remote
+            .client
+            .list_result_dir(&base)
+            .map_err(|e| remote.err(e))?;
+        if let Some(listed) = listed {
+            for name in listed {
+                if args.rpms && !name.ends_with(".rpm") {
+                    continue;
+                }
+                let dest = dir.join(&name);
+                let url = format!("{base}{}", url_segment(&name));
+                if remote
+                    .client
+                    .download(&url, &dest)
+                    .map_err(|e| remote.err(e))?
+                {
+                    downloaded.push(dest.display().to_string());
+                } else {
+                    eprintln!("Failed to download: {url}");
+                }
+            }
+            if downloaded.len() == before {
+                eprintln!(
+                    "No data for build id: {} and chroot: {}.",
+                    args.build_id, chroot.name
+                );
+            }
+            continue;
+        }
         let mut names: Vec<String> = built
             .get(&chroot.name)
             .and_then(|c| c.get("packages"))
@@ -81,6 +114,13 @@ pub fn run(global: &GlobalArgs, args: DownloadBuildArgs) -> Result<ExitStatus, C
                 eprintln!("Failed to download: {url}");
             }
         }
+        if downloaded.len() == before {
+            eprintln!(
+                "No data for build id: {} and chroot: {} (nothing at {base}; results of older \
+                 builds may have been pruned).",
+                args.build_id, chroot.name
+            );
+        }
     }
     if remote::json(global) {
         remote::print_json(&downloaded)?;
@@ -90,4 +130,11 @@ pub fn run(global: &GlobalArgs, args: DownloadBuildArgs) -> Result<ExitStatus, C
         }
     }
     Ok(ExitStatus::Success)
+}
+
+/// A file name as one URL path segment.
+fn url_segment(name: &str) -> String {
+    url::form_urlencoded::byte_serialize(name.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
 }

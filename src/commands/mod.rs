@@ -39,10 +39,14 @@ mod watch_build;
 mod whoami;
 
 mod build;
+mod builder;
 mod progress;
 mod srpm;
 
+mod build_remote;
+mod follow;
 mod module;
+mod repro;
 
 /// Run the parsed command line; returns the exit status for a completed run.
 pub fn run(cli: Cli) -> Result<ExitStatus, CliError> {
@@ -86,6 +90,8 @@ pub fn run(cli: Cli) -> Result<ExitStatus, CliError> {
         Command::ListPackageNames(args) => list_package_names::run(&global, args),
         Command::DeletePackage(args) => delete_package::run(&global, args),
         Command::ResetPackage(args) => delete_package::run_reset(&global, args),
+        Command::Repro(args) => repro::run(&global, args),
+        Command::Builder(args) => builder::run(&global, args),
     }
 }
 

@@ -15,6 +15,8 @@ use crate::client::{
 };
 use crate::error::{CliError, ExitStatus, WithStatus};
 
+pub use super::follow::{WatchOptions, watch};
+
 /// A connected client with the configuration it came from.
 pub struct Remote {
     pub config: Config,
@@ -236,100 +238,37 @@ pub fn submitted(
     remote: &Remote,
     global: &GlobalArgs,
     build: Build,
-    args: &BuildOptionArgs,
+    nowait: bool,
+    interval: u64,
 ) -> Result<ExitStatus, CliError> {
     if json(global) {
-        if args.nowait {
+        if nowait {
             print_json(&build)?;
             return Ok(ExitStatus::Success);
         }
         eprintln!("Created builds: {}", build.id);
-        let (status, finals) = watch(remote, &[build.id], args.poll.poll_interval, true)?;
+        let opts = watch_options(global, interval);
+        let (status, finals) = watch(remote, &[build.id], &opts)?;
         print_json(&finals[0])?;
         return Ok(status);
     }
     print_line(format_args!("Build was added to {}:", build.projectname))?;
     print_line(format_args!("  {}", remote.client.build_url(build.id)))?;
     print_line(format_args!("Created builds: {}", build.id))?;
-    if args.nowait {
+    if nowait {
         return Ok(ExitStatus::Success);
     }
-    let (status, _) = watch(remote, &[build.id], args.poll.poll_interval, false)?;
+    let (status, _) = watch(remote, &[build.id], &watch_options(global, interval))?;
     Ok(status)
 }
 
-/// Poll builds until all are finished, printing `HH:MM:SS Build N: state` (UTC) on each change (to
-/// stderr when stdout carries JSON). Exit status 4 when one failed or was canceled.
-pub fn watch(
-    remote: &Remote,
-    ids: &[i64],
-    interval: u64,
-    to_stderr: bool,
-) -> Result<(ExitStatus, Vec<Build>), CliError> {
-    let say = |line: String| -> Result<(), CliError> {
-        if to_stderr {
-            eprintln!("{line}");
-            Ok(())
-        } else {
-            print_line(line)
-        }
-    };
-    say("Watching build(s): (this may be safely interrupted)".to_string())?;
-    let mut last: Vec<Option<String>> = vec![None; ids.len()];
-    let mut finals: Vec<Option<Build>> = vec![None; ids.len()];
-    let clock = time::macros::format_description!("[hour]:[minute]:[second]");
-    loop {
-        for (i, id) in ids.iter().enumerate() {
-            if finals[i].is_some() {
-                continue;
-            }
-            let build = remote.client.build_get(*id).map_err(|e| remote.err(e))?;
-            if last[i].as_deref() != Some(build.state.as_str()) {
-                let now = time::OffsetDateTime::now_utc();
-                say(format!(
-                    "  {} Build {}: {}",
-                    now.format(&clock).unwrap_or_default(),
-                    id,
-                    build.state
-                ))?;
-                last[i] = Some(build.state.clone());
-            }
-            if build.state == "unknown" {
-                return Err(CliError::new(
-                    ExitStatus::BuildFailed,
-                    anyhow::anyhow!("build {id} is in an unknown state"),
-                ));
-            }
-            if build.is_finished() {
-                finals[i] = Some(build);
-            }
-        }
-        if finals.iter().all(Option::is_some) {
-            break;
-        }
-        std::thread::sleep(Duration::from_secs(interval));
+/// How a command watches builds: state lines on stderr when stdout carries JSON, live logs
+/// with `--verbose`, no progress lines with `--quiet`.
+pub fn watch_options(global: &GlobalArgs, interval: u64) -> WatchOptions {
+    WatchOptions {
+        interval: Duration::from_secs(interval),
+        to_stderr: json(global),
+        verbose: global.verbose,
+        quiet: global.quiet,
     }
-    let finals: Vec<Build> = finals.into_iter().flatten().collect();
-    let failed: Vec<String> = finals
-        .iter()
-        .filter(|b| b.state == "failed")
-        .map(|b| b.id.to_string())
-        .collect();
-    let canceled: Vec<String> = finals
-        .iter()
-        .filter(|b| b.state == "canceled")
-        .map(|b| b.id.to_string())
-        .collect();
-    let mut problems = Vec::new();
-    if !failed.is_empty() {
-        problems.push(format!("Build(s) {} failed.", failed.join(", ")));
-    }
-    if !canceled.is_empty() {
-        problems.push(format!("Build(s) {} canceled.", canceled.join(", ")));
-    }
-    if !problems.is_empty() {
-        eprintln!("Build error: {}", problems.join(" "));
-        return Ok((ExitStatus::BuildFailed, finals));
-    }
-    Ok((ExitStatus::Success, finals))
 }

@@ -202,6 +202,7 @@ async fn plan(
 
 async fn create_one(st: &AppState, nb: NewBuild) -> ApiResult<Json> {
     let b = st.store.create_build(&nb).await?;
+    st.dispatch.wake();
     Ok(axum::Json(render::build(st, &b)))
 }
 
@@ -239,6 +240,7 @@ pub async fn create_url(
         planned.push(plan(&st, &t, &input, "link", json!({ "url": url }), None).await?);
     }
     let ids = st.store.insert_builds(&planned).await?;
+    st.dispatch.wake();
     let mut items = Vec::new();
     for id in ids {
         if let Some(b) = st.store.get_build(id).await? {
@@ -344,6 +346,7 @@ pub async fn create_upload(
         let mut nb = plan(&st, &t, &input, source_type, source_json, None).await?;
         nb.package_name = pkg_name.clone();
         let b = st.store.create_build(&nb).await?;
+        st.dispatch.wake();
         if pkg_name.is_some() {
             st.store
                 .set_build_package(b.id, None, pkg_name.as_deref(), pkg_version.as_deref())
@@ -621,6 +624,8 @@ pub async fn cancel(
 ) -> ApiResult<Json> {
     let (_user, b) = managed_build(&st, &headers, &id).await?;
     let b = st.store.cancel_build(b.id).await?;
+    // A finished build may unblock the next batch.
+    st.dispatch.wake();
     Ok(axum::Json(render::build(&st, &b)))
 }
 

@@ -22,6 +22,123 @@ pub fn static_dir(dir: &FsPath) -> ServeDir {
     ServeDir::new(dir).append_index_html_on_directories(false)
 }
 
+/// Lists directories under `root` for [`listed_dir`].
+#[derive(Debug, Clone)]
+pub struct DirIndex {
+    root: std::path::PathBuf,
+}
+
+impl<B> tower::Service<axum::http::Request<B>> for DirIndex {
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future =
+        std::pin::Pin<Box<dyn Future<Output = Result<Response, std::convert::Infallible>> + Send>>;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: axum::http::Request<B>) -> Self::Future {
+        let root = self.root.clone();
+        let path = req.uri().path().to_string();
+        // The path as the client sent it (with the `/results` prefix), for links and redirects.
+        let shown = req
+            .extensions()
+            .get::<axum::extract::OriginalUri>()
+            .map(|u| u.path().to_string())
+            .unwrap_or_else(|| path.clone());
+        Box::pin(async move { Ok(directory_index(&root, &path, &shown).await) })
+    }
+}
+
+/// A static directory whose subdirectories are listed (an HTML index of links, as Copr's
+/// backend web server shows them), which `copr-cli download-build` (wget -r) follows.
+pub fn listed_dir(dir: &FsPath) -> ServeDir<DirIndex> {
+    static_dir(dir).fallback(DirIndex {
+        root: dir.to_path_buf(),
+    })
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// An HTML list of a directory's entries, or 404 for anything that is not a directory below
+/// `root` (percent-decoded path; `..` and `.` components are refused). `shown` is the path the
+/// client asked for, used in the title and redirects.
+async fn directory_index(root: &FsPath, uri_path: &str, shown: &str) -> Response {
+    let missing = || ApiError::NotFound("Not found.".into()).into_response();
+    let decoded: String = url::form_urlencoded::parse(format!("p={uri_path}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    // `+` is not a space in a path.
+    let decoded = if uri_path.contains('+') {
+        uri_path.to_string()
+    } else {
+        decoded
+    };
+    let mut dir = root.to_path_buf();
+    for part in decoded.split('/').filter(|p| !p.is_empty()) {
+        if part == "." || part == ".." || part.contains('\\') {
+            return missing();
+        }
+        dir.push(part);
+    }
+    if !uri_path.ends_with('/') {
+        // Relative links only work below a trailing slash.
+        return if tokio::fs::metadata(&dir).await.is_ok_and(|m| m.is_dir()) {
+            (
+                StatusCode::MOVED_PERMANENTLY,
+                [(header::LOCATION, format!("{shown}/"))],
+            )
+                .into_response()
+        } else {
+            missing()
+        };
+    }
+    let Ok(mut entries) = tokio::fs::read_dir(&dir).await else {
+        return missing();
+    };
+    let mut names = Vec::new();
+    while let Ok(Some(e)) = entries.next_entry().await {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        let is_dir = e.file_type().await.is_ok_and(|t| t.is_dir());
+        names.push(if is_dir { format!("{name}/") } else { name });
+    }
+    names.sort();
+    let title = html_escape(shown);
+    let mut body = format!(
+        "<!DOCTYPE html>\n<html><head><title>Index of {title}</title></head><body>\n<h1>Index of {title}</h1>\n<pre>\n"
+    );
+    for n in names {
+        let href: String = url::form_urlencoded::byte_serialize(n.trim_end_matches('/').as_bytes())
+            .collect::<String>()
+            .replace('+', "%20");
+        let slash = if n.ends_with('/') { "/" } else { "" };
+        body.push_str(&format!(
+            "<a href=\"{href}{slash}\">{}</a>\n",
+            html_escape(&n)
+        ));
+    }
+    body.push_str("</pre>\n</body></html>\n");
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
 #[derive(Debug, Deserialize)]
 pub struct RepoQuery {
     pub arch: Option<String>,

@@ -287,10 +287,11 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial schema",
-    sql: r#"
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial schema",
+        sql: r#"
 CREATE TABLE users (
     id {ID},
     username TEXT NOT NULL UNIQUE,
@@ -390,7 +391,31 @@ CREATE TABLE build_chroots (
 );
 CREATE INDEX build_chroots_queue ON build_chroots (state, build_id);
 "#,
-}];
+    },
+    Migration {
+        version: 2,
+        name: "builders and task leases",
+        sql: r#"
+CREATE TABLE builders (
+    id {ID},
+    name TEXT NOT NULL UNIQUE,
+    token_hash TEXT NOT NULL UNIQUE,
+    arch TEXT,
+    tags TEXT NOT NULL DEFAULT '[]',
+    chroots TEXT NOT NULL DEFAULT '[]',
+    backends TEXT NOT NULL DEFAULT '[]',
+    last_seen BIGINT,
+    created_on BIGINT NOT NULL
+);
+ALTER TABLE builds ADD COLUMN source_attempts BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE builds ADD COLUMN source_claimed BIGINT;
+ALTER TABLE builds ADD COLUMN source_job TEXT;
+ALTER TABLE build_chroots ADD COLUMN attempts BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE build_chroots ADD COLUMN claimed BIGINT;
+ALTER TABLE build_chroots ADD COLUMN job TEXT;
+"#,
+    },
+];
 
 /// Pagination and ordering of a list request.
 #[derive(Debug, Clone)]
@@ -1620,6 +1645,12 @@ impl Store {
     }
 }
 
+// Builder registry and the task queue of remote builds live in their own file; as a child
+// module they share this module's query macros and backend.
+#[path = "store_tasks.rs"]
+mod tasks;
+pub use tasks::{BuilderRow, ClaimFilter, StaleOutcome, TaskKey, TaskRow};
+
 /// A database URL with any password replaced, for messages.
 pub fn redact_url(url: &str) -> String {
     match url::Url::parse(url) {
@@ -1628,5 +1659,161 @@ pub fn redact_url(url: &str) -> String {
             u.to_string()
         }
         _ => url.to_string(),
+    }
+}
+
+/// One chroot task of a build as publishing and pruning see it.
+#[derive(Debug, Clone)]
+pub struct ChrootBuildRow {
+    pub build_id: i64,
+    pub package_name: Option<String>,
+    pub state: State,
+    pub ended_on: Option<i64>,
+}
+
+// ----- publishing -----
+
+impl Store {
+    /// The chroot tasks `chroot` of the builds in one project directory (`project` or
+    /// `project:suffix`), optionally only those of the given packages. Oldest first.
+    pub async fn chroot_builds(
+        &self,
+        project_id: i64,
+        dirname: &str,
+        chroot: &str,
+        packages: Option<&[String]>,
+    ) -> Result<Vec<ChrootBuildRow>> {
+        let mut sql = String::from(
+            "SELECT b.id AS build_id, b.package_name AS package_name, bc.state AS state, \
+             bc.ended_on AS ended_on FROM builds b JOIN build_chroots bc ON bc.build_id = b.id \
+             WHERE b.project_id = $1 AND b.project_dirname = $2 AND bc.mock_chroot = $3",
+        );
+        if let Some(names) = packages {
+            if names.is_empty() {
+                return Ok(Vec::new());
+            }
+            sql.push_str(&format!(
+                " AND b.package_name IN ({})",
+                placeholders(4, names.len())
+            ));
+        }
+        sql.push_str(" ORDER BY b.id");
+        on_read!(self, p => {
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(project_id).bind(dirname).bind(chroot);
+            for n in packages.unwrap_or_default() {
+                q = q.bind(n);
+            }
+            let rows = q.fetch_all(p).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                out.push(ChrootBuildRow {
+                    build_id: r.try_get("build_id")?,
+                    package_name: r.try_get("package_name")?,
+                    state: State::from_code(r.try_get("state")?),
+                    ended_on: r.try_get("ended_on")?,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    /// The state of one chroot task, `None` when the build or chroot does not exist.
+    pub async fn chroot_state(&self, build_id: i64, chroot: &str) -> Result<Option<State>> {
+        on_read!(self, p => {
+            let s: Option<i64> = sqlx::query_scalar(
+                "SELECT state FROM build_chroots WHERE build_id = $1 AND mock_chroot = $2",
+            )
+            .bind(build_id)
+            .bind(chroot)
+            .fetch_optional(p)
+            .await?;
+            Ok(s.map(State::from_code))
+        })
+    }
+}
+
+// ----- builder pools -----
+
+impl Store {
+    /// Tasks ready for a builder: (source tasks, pending chroot tasks per chroot).
+    pub async fn ready_task_counts(&self) -> Result<(i64, Vec<(String, i64)>)> {
+        let pending = State::Pending.code();
+        let source_sql = format!(
+            "SELECT COUNT(*) FROM builds b LEFT JOIN batches bt ON bt.id = b.batch_id \
+             WHERE b.source_state = {pending} AND b.canceled = FALSE AND b.source_worker IS NULL \
+             AND (bt.blocked_by IS NULL OR NOT EXISTS (SELECT 1 FROM builds o \
+                  WHERE o.batch_id = bt.blocked_by AND o.state NOT IN ({})))",
+            finished_codes()
+        );
+        let chroot_sql = format!(
+            "SELECT bc.mock_chroot AS chroot, COUNT(*) AS n FROM build_chroots bc \
+             JOIN builds b ON b.id = bc.build_id WHERE bc.state = {pending} \
+             AND bc.worker IS NULL AND b.canceled = FALSE GROUP BY bc.mock_chroot"
+        );
+        on_read!(self, p => {
+            let sources: i64 = sqlx::query_scalar(AssertSqlSafe(source_sql)).fetch_one(p).await?;
+            let rows = sqlx::query(AssertSqlSafe(chroot_sql)).fetch_all(p).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                out.push((r.try_get::<String, _>("chroot")?, r.try_get::<i64, _>("n")?));
+            }
+            Ok((sources, out))
+        })
+    }
+
+    /// Record that a builder asked for work just now.
+    pub async fn touch_builder(&self, id: i64) -> Result<()> {
+        on_write!(self, p => {
+            sqlx::query("UPDATE builders SET last_seen = $1 WHERE id = $2")
+                .bind(now())
+                .bind(id)
+                .execute(p)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// A builder's state as a pool sees it: (seen since `seen_after`, working on a task).
+    pub async fn builder_activity(
+        &self,
+        name: &str,
+        seen_after: i64,
+    ) -> Result<Option<(bool, bool)>> {
+        let active = [State::Starting.code(), State::Running.code()];
+        let escaped = name
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let prefix = format!("{escaped}#%");
+        on_read!(self, p => {
+            let seen: Option<Option<i64>> =
+                sqlx::query_scalar("SELECT last_seen FROM builders WHERE name = $1")
+                    .bind(name)
+                    .fetch_optional(p)
+                    .await?;
+            let Some(seen) = seen else { return Ok(None) };
+            let busy: i64 = sqlx::query_scalar(
+                "SELECT (SELECT COUNT(*) FROM build_chroots WHERE worker LIKE $1 ESCAPE '\\' \
+                 AND state IN ($2, $3)) + (SELECT COUNT(*) FROM builds \
+                 WHERE source_worker LIKE $1 ESCAPE '\\' AND source_state IN ($2, $3))",
+            )
+            .bind(&prefix)
+            .bind(active[0])
+            .bind(active[1])
+            .fetch_one(p)
+            .await?;
+            Ok(Some((seen.is_some_and(|t| t >= seen_after), busy > 0)))
+        })
+    }
+
+    /// Remove a builder (its token stops working).
+    pub async fn delete_builder(&self, name: &str) -> Result<()> {
+        on_write!(self, p => {
+            sqlx::query("DELETE FROM builders WHERE name = $1")
+                .bind(name)
+                .execute(p)
+                .await?;
+        });
+        Ok(())
     }
 }

@@ -24,6 +24,8 @@ pub struct Recorded {
     pub query: Vec<(String, String)>,
     pub authorization: Option<String>,
     pub content_type: Option<String>,
+    /// The `Range` header, for log reads.
+    pub range: Option<String>,
     pub body: Vec<u8>,
 }
 
@@ -159,6 +161,7 @@ async fn handle(
         query,
         authorization: header("authorization"),
         content_type: header("content-type"),
+        range: header("range"),
         body: body.to_vec(),
     };
     let (status, content_type, text) = responder(&rec);
