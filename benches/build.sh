@@ -44,9 +44,11 @@ fi
 spec=$(ls "$example"/*.spec)
 json="$work/hyperfine.json"
 
-# A result directory holding only the project key, as every build after the first finds it.
-"$copr" build --quiet --resultdir "$work/keyed" "$example" >/dev/null
-find "$work/keyed" -mindepth 1 -maxdepth 1 ! -name .keys -exec rm -rf {} +
+# A result directory holding only the project key, as every build after the first finds it
+# (the key belongs to the project named after the directory, so the name is the same).
+mkdir "$work/keyed"
+"$copr" build --quiet --resultdir "$work/keyed/copr" "$example" >/dev/null
+find "$work/keyed/copr" -mindepth 1 -maxdepth 1 ! -name .keys -exec rm -rf {} +
 
 clean="rm -rf '$work/copr' '$work/rpmbuild'; mkdir -p '$work/rpmbuild'"
 hyperfine --warmup 2 --runs "$runs" --export-json "$json" \
@@ -56,7 +58,7 @@ hyperfine --warmup 2 --runs "$runs" --export-json "$json" \
     --prepare "$clean" \
     -n "copr build (new result dir)" \
     "'$copr' build --quiet --resultdir '$work/copr' '$example'" \
-    --prepare "$clean; cp -a '$work/keyed' '$work/copr'" \
+    --prepare "$clean; cp -a '$work/keyed/copr' '$work/copr'" \
     -n "copr build (key exists)" \
     "'$copr' build --quiet --resultdir '$work/copr' '$example'"
 
