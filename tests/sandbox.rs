@@ -153,6 +153,43 @@ fn build_is_isolated() {
     assert!(std::fs::read_dir("/proc").unwrap().count() > procs);
 }
 
+/// The binary build reads its SRPM in place, read-only, even from a directory the sandbox
+/// hides (/tmp): it cannot change the SRPM.
+#[test]
+fn srpm_is_read_in_place_and_read_only() {
+    let root = tempdir();
+    let sb = sandbox();
+    let built = srpm(&*sb, "probe", root.path(), &Opts::default());
+    let hidden = tempfile::Builder::new()
+        .prefix("copr-srpm-")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let srpm = hidden.path().join(built.file_name().unwrap());
+    std::fs::copy(&built, &srpm).unwrap();
+    let before = std::fs::read(&srpm).unwrap();
+    let opts = Opts::default()
+        .define("canary", "/nonexistent/canary")
+        .define("srpmfile", &srpm.display().to_string());
+    let r = run(
+        &*sb,
+        BuildKind::Rebuild { srpm: srpm.clone() },
+        root.path(),
+        "rpm-probe",
+        &opts,
+    );
+    assert_eq!(
+        rpm_q(&r.ok().packages[0], "%{NAME}-%{VERSION}-%{RELEASE}"),
+        "probe-1-1"
+    );
+    assert!(r.log.contains("PROBE srpm=readable"), "{}", r.log);
+    assert!(r.log.contains("PROBE srpm=refused"), "{}", r.log);
+    assert_eq!(
+        std::fs::read(&srpm).unwrap(),
+        before,
+        "the SRPM was modified"
+    );
+}
+
 /// %build reaching a loopback server fails without enable_net and succeeds with it.
 #[test]
 fn network_only_when_enabled() {

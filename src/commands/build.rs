@@ -4,13 +4,16 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use crate::cli::{BuildArgs, GlobalArgs, OutputFormat, SourceArgs};
 use crate::error::{CliError, ExitStatus, WithStatus};
 use crate::job::{CoprToml, JobSpec, Source, SrpmMethod};
 use crate::mock::{Backend, BackendKind, CancelToken, host_arch};
 use crate::pipeline::{self, BuildReport, PipelineError, RunOptions, State};
+use crate::repo::keys::KeyStore;
 use crate::repo::publish::{LocalPublishReport, PublishOptions, publish_local_results};
+use crate::reporter::{Event, Reporter, SharedReporter};
 
 pub fn run(global: &GlobalArgs, args: BuildArgs) -> Result<ExitStatus, CliError> {
     if args.remote.project.is_some() {
@@ -35,12 +38,19 @@ pub fn run(global: &GlobalArgs, args: BuildArgs) -> Result<ExitStatus, CliError>
     let backend = open_backend(job.backend.unwrap_or_else(BackendKind::detect))?;
     let cancel = CancelToken::new();
     cancel_on_interrupt(&cancel);
+    let keys = Arc::new(KeyWarmUp::new(
+        &job,
+        &args.resultdir,
+        super::progress::reporter(global),
+    ));
     let opts = RunOptions {
         resultdir: args.resultdir.clone(),
-        reporter: super::progress::reporter(global),
+        reporter: keys.clone(),
         cancel,
     };
-    let report = pipeline::build(&job, backend.as_ref(), &opts).map_err(pipeline_error)?;
+    let report = pipeline::build(&job, backend.as_ref(), &opts);
+    keys.wait();
+    let report = report.map_err(pipeline_error)?;
     let published = publish(&job, &report, opts.reporter.as_ref())?;
     render(global, &report, published.as_ref())?;
     if report.succeeded() {
@@ -322,15 +332,7 @@ fn publish(
     {
         return Ok(None);
     }
-    let default_project = report
-        .resultdir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "results".into());
-    let (owner, project) = match &job.project {
-        Some(p) => (p.owner.clone(), p.name.clone()),
-        None => ("local".to_string(), default_project),
-    };
+    let (owner, project) = publish_identity(job, &report.resultdir);
     publish_local_results(
         &report.resultdir,
         &owner,
@@ -345,6 +347,88 @@ fn publish(
              `copr createrepo --sign-key <resultdir>/.keys/OWNER/PROJECT/secret.asc <resultdir>/<chroot>`",
         )
     })
+}
+
+/// The owner and project a local result directory is published as: the job's project, else
+/// `local` and the directory's name.
+fn publish_identity(job: &JobSpec, resultdir: &Path) -> (String, String) {
+    match &job.project {
+        Some(p) => (p.owner.clone(), p.name.clone()),
+        None => (
+            "local".to_string(),
+            resultdir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "results".into()),
+        ),
+    }
+}
+
+/// Creates the project key of a result directory that has none yet while the binary builds
+/// run, rather than after them (generating an RSA key takes about a second). It starts once
+/// the SRPM stage has succeeded, the point from which the result directory is kept, and only
+/// through [`KeyStore::get_or_create`], so concurrent builds still end up with one key.
+/// Progress events pass through to the wrapped reporter.
+struct KeyWarmUp {
+    inner: SharedReporter,
+    job: JobSpec,
+    resultdir: PathBuf,
+    task: Mutex<Option<std::thread::JoinHandle<()>>>,
+    started: std::sync::Once,
+}
+
+impl KeyWarmUp {
+    fn new(job: &JobSpec, resultdir: &Path, inner: SharedReporter) -> KeyWarmUp {
+        KeyWarmUp {
+            inner,
+            job: job.clone(),
+            resultdir: resultdir.to_path_buf(),
+            task: Mutex::new(None),
+            started: std::sync::Once::new(),
+        }
+    }
+
+    fn start(&self, resultdir: &Path) {
+        let Ok(resultdir) = fs_err::canonicalize(resultdir) else {
+            return;
+        };
+        let (owner, project) = publish_identity(&self.job, &resultdir);
+        let store = KeyStore::new(resultdir.join(".keys"));
+        if store
+            .project_dir(&owner, &project)
+            .join("secret.asc")
+            .exists()
+        {
+            return;
+        }
+        // Errors are left to the publication, which asks the store again and reports them.
+        let task = std::thread::spawn(move || {
+            let _ = store.get_or_create(&owner, &project);
+        });
+        *self.task.lock().unwrap_or_else(|e| e.into_inner()) = Some(task);
+    }
+
+    /// Wait for a key being created (the process must not end halfway through writing it).
+    fn wait(&self) {
+        let task = self.task.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(task) = task {
+            let _ = task.join();
+        }
+    }
+}
+
+impl Reporter for KeyWarmUp {
+    fn event(&self, event: Event<'_>) {
+        if let Event::StageFinished {
+            stage: pipeline::STAGE_SRPM,
+            ok: true,
+            ..
+        } = event
+        {
+            self.started.call_once(|| self.start(&self.resultdir));
+        }
+        self.inner.event(event);
+    }
 }
 
 /// Print the report: JSON on stdout with `--output json`, else a short summary.

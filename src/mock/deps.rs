@@ -39,42 +39,8 @@ use super::{BackendError, RepoSource};
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Req {
     pub name: String,
-    pub op: Option<OpKey>,
+    pub op: Option<Op>,
     pub version: String,
-}
-
-/// [`Op`] with an ordering, so requirements can live in sets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum OpKey {
-    Lt,
-    Le,
-    Eq,
-    Ge,
-    Gt,
-}
-
-impl From<Op> for OpKey {
-    fn from(o: Op) -> OpKey {
-        match o {
-            Op::Lt => OpKey::Lt,
-            Op::Le => OpKey::Le,
-            Op::Eq => OpKey::Eq,
-            Op::Ge => OpKey::Ge,
-            Op::Gt => OpKey::Gt,
-        }
-    }
-}
-
-impl From<OpKey> for Op {
-    fn from(o: OpKey) -> Op {
-        match o {
-            OpKey::Lt => Op::Lt,
-            OpKey::Le => Op::Le,
-            OpKey::Eq => Op::Eq,
-            OpKey::Ge => Op::Ge,
-            OpKey::Gt => Op::Gt,
-        }
-    }
 }
 
 impl Req {
@@ -82,7 +48,7 @@ impl Req {
         let op = if d.version.is_empty() {
             None
         } else {
-            Op::from_flags(d.flags.bits()).map(OpKey::from)
+            Op::from_flags(d.flags.bits())
         };
         Req {
             name: d.name.clone(),
@@ -110,7 +76,7 @@ impl Req {
             if let Some(op) = op {
                 return Req {
                     name: parts[0].to_string(),
-                    op: Some(op.into()),
+                    op: Some(op),
                     version: parts[2].to_string(),
                 };
             }
@@ -122,19 +88,15 @@ impl Req {
         }
     }
 
-    fn op(&self) -> Option<Op> {
-        self.op.map(Op::from)
-    }
-
     /// Whether something providing `self.name` at `provided` satisfies this requirement.
     fn accepts(&self, provided: Option<&str>) -> bool {
-        evr::satisfies(provided, self.op(), &self.version)
+        evr::satisfies(provided, self.op, &self.version)
     }
 }
 
 impl std::fmt::Display for Req {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.op() {
+        match self.op {
             Some(op) => write!(f, "{} {} {}", self.name, op.as_str(), self.version),
             None => write!(f, "{}", self.name),
         }
@@ -339,13 +301,7 @@ impl RepoPkg {
             .iter()
             .map(|d| (d.name.clone(), d.version.clone()))
             .collect();
-        let requires = md
-            .get_requires()
-            .unwrap_or_default()
-            .iter()
-            .filter(|d| !d.name.starts_with("rpmlib("))
-            .map(Req::from_dep)
-            .collect();
+        let requires = build_requires(&md.get_requires().unwrap_or_default());
         let files = md
             .get_file_paths()
             .unwrap_or_default()
@@ -425,11 +381,22 @@ fn index_repos(
     Ok(out)
 }
 
-/// The NEVRA of an SRPM for messages (`b-1-1.src`), or its file name.
-pub fn srpm_nevra(srpm: &Path) -> String {
-    rpm::PackageMetadata::open(srpm)
-        .ok()
-        .and_then(|md| {
+/// What the sandbox needs to know of an SRPM before building it, read from its header once.
+#[derive(Debug, Clone)]
+pub struct SrpmDeps {
+    /// Its BuildRequires, `rpmlib(…)` dropped.
+    pub requires: Vec<Req>,
+    /// Whether its spec has `%generate_buildrequires`.
+    pub dynamic: bool,
+    /// Its NEVRA for messages (`b-1-1.x86_64`, as rpmbuild names the package it builds).
+    pub nevra: String,
+}
+
+impl SrpmDeps {
+    pub fn read(srpm: &Path) -> Result<SrpmDeps, BackendError> {
+        let md = open_srpm(srpm)?;
+        let all = md.get_requires().unwrap_or_default();
+        let nevra = (|| {
             Some(format!(
                 "{}-{}-{}.{}",
                 md.get_name().ok()?,
@@ -437,30 +404,34 @@ pub fn srpm_nevra(srpm: &Path) -> String {
                 md.get_release().ok()?,
                 super::host_arch()
             ))
+        })()
+        .unwrap_or_else(|| srpm.display().to_string());
+        Ok(SrpmDeps {
+            dynamic: all.iter().any(|d| d.name == "rpmlib(DynamicBuildRequires)"),
+            requires: build_requires(&all),
+            nevra,
         })
-        .unwrap_or_else(|| srpm.display().to_string())
+    }
 }
 
-/// Whether an SRPM's spec has `%generate_buildrequires`.
-pub fn uses_dynamic_buildrequires(srpm: &Path) -> bool {
-    rpm::PackageMetadata::open(srpm)
-        .ok()
-        .and_then(|md| md.get_requires().ok())
-        .is_some_and(|r| r.iter().any(|d| d.name == "rpmlib(DynamicBuildRequires)"))
+fn open_srpm(srpm: &Path) -> Result<rpm::PackageMetadata, BackendError> {
+    rpm::PackageMetadata::open(srpm).map_err(|e| BackendError::BuildFailed {
+        summary: format!("cannot read SRPM {}: {e}", srpm.display()),
+    })
+}
+
+fn build_requires(deps: &[rpm::Dependency]) -> Vec<Req> {
+    deps.iter()
+        .filter(|d| !d.name.starts_with("rpmlib("))
+        .map(Req::from_dep)
+        .collect()
 }
 
 /// The BuildRequires of an SRPM, `rpmlib(…)` dropped.
 pub fn srpm_requires(srpm: &Path) -> Result<Vec<Req>, BackendError> {
-    let md = rpm::PackageMetadata::open(srpm).map_err(|e| BackendError::BuildFailed {
-        summary: format!("cannot read SRPM {}: {e}", srpm.display()),
-    })?;
-    Ok(md
-        .get_requires()
-        .unwrap_or_default()
-        .iter()
-        .filter(|d| !d.name.starts_with("rpmlib("))
-        .map(Req::from_dep)
-        .collect())
+    Ok(build_requires(
+        &open_srpm(srpm)?.get_requires().unwrap_or_default(),
+    ))
 }
 
 /// Resolve the requirements of `srpm` plus `extra` (`buildroot_pkgs`), unpacking what comes
@@ -987,11 +958,11 @@ fn parse_primary(xml: &str, base: &str) -> Vec<RepoPkg> {
         let dep = |a: &BTreeMap<String, String>| -> Option<Req> {
             let name = a.get("name")?.clone();
             let op = match a.get("flags").map(String::as_str) {
-                Some("EQ") => Some(OpKey::Eq),
-                Some("LT") => Some(OpKey::Lt),
-                Some("LE") => Some(OpKey::Le),
-                Some("GT") => Some(OpKey::Gt),
-                Some("GE") => Some(OpKey::Ge),
+                Some("EQ") => Some(Op::Eq),
+                Some("LT") => Some(Op::Lt),
+                Some("LE") => Some(Op::Le),
+                Some("GT") => Some(Op::Gt),
+                Some("GE") => Some(Op::Ge),
                 _ => None,
             };
             let version = evr_of(a, "ver");
@@ -1360,17 +1331,85 @@ fn pkgconfig_version(module: &str) -> Option<Option<String>> {
 
 /// The upstream part of an installed Debian package's version (`4:12.2.0-3` → `12.2.0`).
 fn deb_version(pkg: &str) -> Option<String> {
+    let full = match dpkg_installed() {
+        Some(db) if !pkg.contains(':') => db.get(pkg)?.clone(),
+        _ => dpkg_query_version(pkg)?,
+    };
+    let v = full.split_once(':').map(|(_, r)| r).unwrap_or(&full);
+    let v = v.rsplit_once('-').map(|(u, _)| u).unwrap_or(v);
+    Some(v.to_string())
+}
+
+/// `dpkg-query` for one package: its full version when it is installed.
+fn dpkg_query_version(pkg: &str) -> Option<String> {
     let out = Command::new("dpkg-query")
-        .args(["-W", "-f", "${db:Status-Status} ${Version}", "--", pkg])
+        .args(["-W", "-f", "${db:Status-Status} ${Version}\\n", "--", pkg])
         .stdin(Stdio::null())
         .stderr(Stdio::null())
         .output()
         .ok()?;
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    let v = text.strip_prefix("installed ")?.trim();
-    let v = v.split_once(':').map(|(_, r)| r).unwrap_or(v);
-    let v = v.rsplit_once('-').map(|(u, _)| u).unwrap_or(v);
-    Some(v.to_string())
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find_map(|l| l.strip_prefix("installed "))
+        .map(|v| v.trim().to_string())
+}
+
+/// Installed Debian packages → full version, read once from dpkg's status database, so that
+/// checking BuildRequires costs no process per dependency. `None` (ask `dpkg-query` instead)
+/// when there is no readable database or dpkg has journal entries not yet merged into it.
+fn dpkg_installed() -> Option<&'static BTreeMap<String, String>> {
+    static DB: OnceLock<Option<BTreeMap<String, String>>> = OnceLock::new();
+    DB.get_or_init(|| {
+        let admin = std::env::var_os("DPKG_ADMINDIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/var/lib/dpkg"));
+        let pending = std::fs::read_dir(admin.join("updates"))
+            .ok()?
+            .flatten()
+            .any(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .bytes()
+                    .all(|b| b.is_ascii_digit())
+            });
+        if pending {
+            return None;
+        }
+        let text = std::fs::read_to_string(admin.join("status")).ok()?;
+        Some(parse_dpkg_status(&text))
+    })
+    .as_ref()
+}
+
+/// Installed packages of a dpkg `status` file → full version (the first installed instance of
+/// a package that is installed for several architectures).
+fn parse_dpkg_status(text: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for stanza in text.split("\n\n") {
+        let (mut name, mut status, mut version) = (None, None, None);
+        for line in stanza.lines() {
+            if let Some(v) = line.strip_prefix("Package:") {
+                name = Some(v.trim());
+            } else if let Some(v) = line.strip_prefix("Status:") {
+                status = v.split_whitespace().nth(2);
+            } else if let Some(v) = line.strip_prefix("Version:") {
+                version = Some(v.trim());
+            }
+        }
+        if let (Some(name), Some("installed"), Some(version)) = (name, status, version) {
+            out.entry(name.to_string())
+                .or_insert_with(|| version.to_string());
+        }
+    }
+    out
+}
+
+/// Run the host probes every resolution needs (is there an rpmdb, dpkg's package list); each
+/// runs once per process and is cached, so calling this early (in the background) takes them
+/// off the path of the first build.
+pub fn probe_host() {
+    host_has_rpmdb();
+    dpkg_installed();
 }
 
 /// Whether a shared library of this soname is in the host's library directories.
@@ -1450,6 +1489,51 @@ mod tests {
         assert!(!check("(no-such-thing-x if make)"));
         assert!(check("(no-such-thing-x unless make)"));
         assert!(check("(make >= 1 with make < 999)"));
+    }
+
+    #[test]
+    fn dpkg_status_database() {
+        let status = "Package: libc6\nStatus: install ok installed\nArchitecture: amd64\n\
+                      Multi-Arch: same\nVersion: 2.36-9\nDescription: GNU C Library\n \
+                      Package: not-a-field\n\n\
+                      Package: libc6\nStatus: install ok installed\nArchitecture: i386\n\
+                      Version: 2.36-8\n\n\
+                      Package: oldtool\nStatus: deinstall ok config-files\nVersion: 1.0-1\n\n\
+                      Package: gcc\nStatus: install ok installed\nVersion: 4:12.2.0-3\n";
+        let db = parse_dpkg_status(status);
+        assert_eq!(db.get("libc6").map(String::as_str), Some("2.36-9"));
+        assert_eq!(db.get("gcc").map(String::as_str), Some("4:12.2.0-3"));
+        assert!(
+            !db.contains_key("oldtool"),
+            "config-files only is not installed"
+        );
+        assert!(!db.contains_key("not-a-field"));
+    }
+
+    #[test]
+    fn dpkg_database_agrees_with_dpkg_query() {
+        // Only meaningful on hosts with dpkg (Debian, Ubuntu: where the sandbox uses it).
+        let Some(db) = dpkg_installed() else {
+            assert!(
+                dpkg_query_version("dpkg").is_none(),
+                "dpkg works, its database did not load"
+            );
+            return;
+        };
+        for pkg in [
+            "dpkg",
+            "bash",
+            "coreutils",
+            "gcc",
+            "make",
+            "no-such-package-x",
+        ] {
+            assert_eq!(
+                db.get(pkg).cloned(),
+                dpkg_query_version(pkg),
+                "{pkg}: the status database and dpkg-query disagree"
+            );
+        }
     }
 
     #[test]

@@ -158,8 +158,8 @@ impl Evr {
     }
 }
 
-/// A version comparison operator of a dependency.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A version comparison operator of a dependency (ordered, so requirements can live in sets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Op {
     Lt,
     Le,

@@ -50,6 +50,15 @@ impl Sandbox {
                 });
             }
         }
+        // The host probes (rpmdb, dpkg database, bwrap's options) run while the source and
+        // SRPM stages do, instead of in front of the first binary build.
+        static WARM_UP: std::sync::Once = std::sync::Once::new();
+        WARM_UP.call_once(|| {
+            std::thread::spawn(|| {
+                bwrap_has_disable_userns();
+                deps::probe_host();
+            });
+        });
         Ok(Sandbox { config })
     }
 
@@ -144,7 +153,6 @@ struct Layout {
     workdir: PathBuf,
     topdir: PathBuf,
     home: PathBuf,
-    input: PathBuf,
     buildroot: PathBuf,
 }
 
@@ -167,7 +175,6 @@ impl Layout {
         let l = Layout {
             topdir: workdir.join("rpmbuild"),
             home: workdir.join("home"),
-            input: workdir.join("input"),
             buildroot: workdir.join("buildroot"),
             workdir,
         };
@@ -175,7 +182,7 @@ impl Layout {
         if downloads.exists() {
             fs_err::remove_dir_all(&downloads).map_err(io_err("cannot clean the workdir"))?;
         }
-        for d in [&l.topdir, &l.home, &l.input, &l.buildroot] {
+        for d in [&l.topdir, &l.home, &l.buildroot] {
             if d.exists() {
                 fs_err::remove_dir_all(d).map_err(io_err("cannot clean the workdir"))?;
             }
@@ -264,17 +271,16 @@ fn build(config: &HostConfig, req: BuildRequest<'_>) -> Result<BuildOutput, Back
             rpmbuild.push(spec.display().to_string());
         }
         BuildKind::Rebuild { srpm } => {
-            let name = srpm
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "input.src.rpm".into());
-            let copy = layout.input.join(&name);
-            fs_err::copy(srpm, &copy).map_err(io_err("cannot copy the SRPM into the workdir"))?;
-            let mut reqs = deps::srpm_requires(&copy)?;
+            // The SRPM is read where it is, bound read-only: nothing is copied (SRPMs can be
+            // large) and the build cannot modify it.
+            let srpm = fs_err::canonicalize(srpm).map_err(io_err("cannot find the SRPM"))?;
+            sb.ro_binds.push(srpm.clone());
+            let info = deps::SrpmDeps::read(&srpm)?;
+            let mut reqs = info.requires;
             reqs.extend(buildroot_pkgs.iter().map(|s| deps::Req::parse(s)));
             let static_reqs = reqs.clone();
             resolution = deps::resolve(&reqs, repos, config, &layout.buildroot, log)?;
-            if deps::uses_dynamic_buildrequires(&copy) {
+            if info.dynamic {
                 // %generate_buildrequires: run it (rpmbuild -rr) with what is resolved so far,
                 // add what it asks for, and repeat until nothing new appears.
                 let br_top = layout.workdir.join("rpmbuild-br");
@@ -289,7 +295,7 @@ fn build(config: &HostConfig, req: BuildRequest<'_>) -> Result<BuildOutput, Back
                     let mut argv: Vec<String> =
                         vec!["rpmbuild".into(), "-rr".into(), "--nodeps".into()];
                     argv.extend(common(&br_top));
-                    argv.push(copy.display().to_string());
+                    argv.push(srpm.display().to_string());
                     writeln_log(
                         log,
                         &format!("sandbox: generating BuildRequires (round {round})"),
@@ -327,10 +333,9 @@ fn build(config: &HostConfig, req: BuildRequest<'_>) -> Result<BuildOutput, Back
                 }
             }
             if !resolution.missing.is_empty() {
-                let nevra = deps::srpm_nevra(&copy);
                 writeln_log(log, "error: Failed build dependencies:");
                 for m in &resolution.missing {
-                    writeln_log(log, &format!("\t{m} is needed by {nevra}"));
+                    writeln_log(log, &format!("\t{m} is needed by {}", info.nevra));
                 }
                 if nodeps {
                     writeln_log(
@@ -345,7 +350,7 @@ fn build(config: &HostConfig, req: BuildRequest<'_>) -> Result<BuildOutput, Back
             // Dependencies were resolved above; the host rpmdb knows nothing of the overlay.
             rpmbuild.extend(["--rebuild".into(), "--nodeps".into()]);
             rpmbuild.extend(common(&layout.topdir));
-            rpmbuild.push(copy.display().to_string());
+            rpmbuild.push(srpm.display().to_string());
         }
     }
 
@@ -617,7 +622,7 @@ pub fn bwrap_args(
         "--new-session",
         "--clearenv",
     ]);
-    if bwrap_supports("--disable-userns") {
+    if bwrap_has_disable_userns() {
         // No nested user namespaces: the build cannot regain capabilities in one.
         push(&["--disable-userns"]);
     }
@@ -628,18 +633,21 @@ pub fn bwrap_args(
     a
 }
 
-/// Whether the installed bwrap knows `option` (bubblewrap 0.8 added `--disable-userns`).
-fn bwrap_supports(option: &str) -> bool {
-    static HELP: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HELP.get_or_init(|| {
+/// Whether the installed bwrap has `--disable-userns` (added in bubblewrap 0.8); asked once per
+/// process.
+pub fn bwrap_has_disable_userns() -> bool {
+    static SUPPORTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *SUPPORTED.get_or_init(|| {
         Command::new("bwrap")
             .arg("--help")
             .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-            .unwrap_or_default()
+            .map(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .split_whitespace()
+                    .any(|w| w == "--disable-userns")
+            })
+            .unwrap_or(false)
     })
-    .split_whitespace()
-    .any(|w| w == option)
 }
 
 /// Files under `dir` (recursively) whose names pass `keep`.

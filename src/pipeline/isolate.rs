@@ -107,7 +107,7 @@ impl Isolated<'_> {
             "--unshare-uts",
         ]);
         cmd.args(["--die-with-parent", "--new-session"]);
-        if disable_userns_supported(&bwrap_path) {
+        if crate::mock::sandbox::bwrap_has_disable_userns() {
             // No nested user namespaces: a script cannot regain capabilities in one.
             cmd.arg("--disable-userns");
         }
@@ -214,18 +214,6 @@ impl Isolated<'_> {
         }
         Ok(Captured { stdout: captured })
     }
-}
-
-/// Whether this bubblewrap has `--disable-userns` (added in 0.8).
-fn disable_userns_supported(bwrap: &Path) -> bool {
-    static SUPPORTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *SUPPORTED.get_or_init(|| {
-        Command::new(bwrap)
-            .arg("--help")
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).contains("--disable-userns"))
-            .unwrap_or(false)
-    })
 }
 
 fn forward(reader: impl std::io::Read, is_stdout: bool, tx: mpsc::Sender<(bool, Vec<u8>)>) {

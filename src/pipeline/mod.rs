@@ -494,6 +494,41 @@ fn with_copr_macros(job: &JobSpec, build_id: u64) -> JobSpec {
     job
 }
 
+/// The source stage: fetch the job's source into `workdir` (a local tree is copied without
+/// `exclude`, the directory results go to), reported as stage `source`.
+fn run_source_stage(
+    job: &JobSpec,
+    opts: &RunOptions,
+    workdir: &Path,
+    exclude: &Path,
+) -> Result<source::Fetched, PipelineError> {
+    emit(
+        opts,
+        Event::StageStarted {
+            stage: STAGE_SOURCE,
+            detail: Some(&job.source.describe()),
+        },
+    );
+    let progress = |done, total| {
+        opts.reporter.event(Event::StageProgress {
+            stage: STAGE_SOURCE,
+            done,
+            total,
+        })
+    };
+    let fetched = source::fetch(job, workdir, exclude, &progress);
+    let message = fetched.as_ref().err().map(|e| e.to_string());
+    emit(
+        opts,
+        Event::StageFinished {
+            stage: STAGE_SOURCE,
+            ok: fetched.is_ok(),
+            message: message.as_deref(),
+        },
+    );
+    fetched
+}
+
 /// Allocate the build id, run the SRPM method and build the SRPM into `srpm-builds/<id>/`
 /// with its live log, `results.json` and `success` marker. A failure is reported, not returned.
 fn run_srpm_stage(
@@ -703,31 +738,9 @@ pub fn build(
         cancel: opts.cancel.clone(),
     };
     let work = WorkDir::create(&opts.resultdir)?;
-    emit(
-        &opts,
-        Event::StageStarted {
-            stage: STAGE_SOURCE,
-            detail: Some(&job.source.describe()),
-        },
-    );
-    let progress = |done, total| {
-        opts.reporter.event(Event::StageProgress {
-            stage: STAGE_SOURCE,
-            done,
-            total,
-        })
-    };
-    let fetched = match source::fetch(job, &work.path, &opts.resultdir, &progress) {
+    let fetched = match run_source_stage(job, &opts, &work.path, &opts.resultdir) {
         Ok(f) => f,
         Err(e) => {
-            emit(
-                &opts,
-                Event::StageFinished {
-                    stage: STAGE_SOURCE,
-                    ok: false,
-                    message: Some(&e.to_string()),
-                },
-            );
             drop(work);
             if created {
                 let _ = std::fs::remove_dir(&opts.resultdir);
@@ -735,14 +748,6 @@ pub fn build(
             return Err(e);
         }
     };
-    emit(
-        &opts,
-        Event::StageFinished {
-            stage: STAGE_SOURCE,
-            ok: true,
-            message: None,
-        },
-    );
     let stage = run_srpm_stage(job, backend, &opts, &work, fetched)?;
     let job = &with_copr_macros(job, stage.build_id);
     let mut report = BuildReport {
@@ -952,21 +957,7 @@ pub fn make_srpm(
         cancel,
     };
     fs_err::create_dir_all(&opts.resultdir).map_err(PipelineError::from_io)?;
-    emit(
-        &opts,
-        Event::StageStarted {
-            stage: STAGE_SOURCE,
-            detail: Some(&job.source.describe()),
-        },
-    );
-    let progress = |done, total| {
-        opts.reporter.event(Event::StageProgress {
-            stage: STAGE_SOURCE,
-            done,
-            total,
-        })
-    };
-    let fetched = match source::fetch(job, &work.path, &outdir, &progress) {
+    let fetched = match run_source_stage(job, &opts, &work.path, &outdir) {
         Ok(f) => f,
         Err(e) => {
             drop(work);
@@ -977,14 +968,6 @@ pub fn make_srpm(
             return Err(e);
         }
     };
-    emit(
-        &opts,
-        Event::StageFinished {
-            stage: STAGE_SOURCE,
-            ok: true,
-            message: None,
-        },
-    );
     let mut job = job.clone();
     job.build_id = None;
     let stage = run_srpm_stage(&job, backend, &opts, &work, fetched)?;

@@ -32,7 +32,10 @@ pub fn id_dir_name(id: u64) -> String {
 ///
 /// The counter file is held under an exclusive `flock` while it is read and rewritten, so
 /// concurrent builds into one result directory never get the same id. Ids already present in
-/// `srpm-builds/` are skipped too, so a deleted counter cannot cause reuse.
+/// `srpm-builds/` are skipped too, so a deleted counter cannot cause reuse. For the same reason
+/// the counter is not fsynced: if a crash loses its last update, it also loses that build's
+/// `srpm-builds/<id>/` (or keeps it, and then the id is skipped), so no surviving result
+/// shares an id with a later build.
 pub fn allocate_build_id(resultdir: &Path) -> Result<(u64, PathBuf), PipelineError> {
     let path = resultdir.join(COUNTER);
     let io = |source| PipelineError::Io {
@@ -63,7 +66,6 @@ pub fn allocate_build_id(resultdir: &Path) -> Result<(u64, PathBuf), PipelineErr
     file.seek(SeekFrom::Start(0)).map_err(io)?;
     file.set_len(0).map_err(io)?;
     writeln!(file, "{id}").map_err(io)?;
-    file.sync_all().map_err(io)?;
     let dir = srpm_builds.join(id_dir_name(id));
     fs_err::create_dir_all(&dir).map_err(PipelineError::from_io)?;
     Ok((id, dir))
