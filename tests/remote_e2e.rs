@@ -755,3 +755,53 @@ fn background_builds_go_last() {
     let pos = |id: i64| log.find(&format!("build {id} (source) started")).unwrap();
     assert!(pos(fg) < pos(bg), "{log}");
 }
+
+/// BuildRequires are resolved from the project's published repository over http: a package
+/// needing another one of the project fails before that one is published and builds after.
+#[test]
+fn build_requires_come_from_the_published_project_repo() {
+    let mut env = Env::new();
+    let alice = env.add_user("alice");
+    env.create_project(&alice, "demo", &[HOST_CHROOT]);
+    env.start_builder("b1", 1);
+    let dir = env.dir.path().join("needs");
+    std::fs::create_dir_all(&dir).unwrap();
+    let spec = dir.join("needy.spec");
+    std::fs::write(
+        &spec,
+        "Name: needy\nVersion: 1.0\nRelease: 1\nSummary: n\nLicense: MIT\nBuildArch: noarch\n\
+         BuildRequires: provider\n%description\nn\n%install\nmkdir -p %{buildroot}/usr/share/needy\n\
+         touch %{buildroot}/usr/share/needy/x\n%files\n/usr/share/needy/x\n",
+    )
+    .unwrap();
+    let out = Command::new("rpmbuild")
+        .args(["-bs", "--define"])
+        .arg(format!("_topdir {}", dir.join("rb").display()))
+        .arg("--define")
+        .arg(format!("_srcrpmdir {}", dir.display()))
+        .arg(&spec)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let needy = dir.join("needy-1.0-1.src.rpm");
+    let early = env.upload(&alice, "demo", &needy, json!({}));
+    env.wait_for(120, "the early build", || env.finished(early));
+    assert_eq!(env.state(early), "failed");
+    let provider = srpm(env.dir.path(), "provider", "1.0", "true");
+    let p = env.upload(&alice, "demo", &provider, json!({}));
+    env.wait_for(120, "the provider", || env.finished(p));
+    assert_eq!(env.state(p), "succeeded");
+    let late = env.upload(&alice, "demo", &needy, json!({}));
+    env.wait_for(120, "the late build", || env.finished(late));
+    assert_eq!(
+        env.state(late),
+        "succeeded",
+        "{}",
+        env.live_log(late, HOST_CHROOT).unwrap_or_default()
+    );
+    let (_, job) = env.get(&format!("build/job-spec/{late}?chroot={HOST_CHROOT}"));
+    assert_eq!(
+        job["repos"],
+        json!([format!("{}/results/alice/demo/{HOST_CHROOT}/", env.url)])
+    );
+}
