@@ -28,6 +28,9 @@ _copr() {
             copr,build-package)
                 cmd="copr__subcmd__build__subcmd__package"
                 ;;
+            copr,builder)
+                cmd="copr__subcmd__builder"
+                ;;
             copr,buildscm)
                 cmd="copr__subcmd__buildscm"
                 ;;
@@ -94,9 +97,6 @@ _copr() {
             copr,modify)
                 cmd="copr__subcmd__modify"
                 ;;
-            copr,module)
-                cmd="copr__subcmd__module"
-                ;;
             copr,regenerate-repos)
                 cmd="copr__subcmd__regenerate__subcmd__repos"
                 ;;
@@ -153,6 +153,9 @@ _copr() {
                 ;;
             copr__subcmd__help,build-package)
                 cmd="copr__subcmd__help__subcmd__build__subcmd__package"
+                ;;
+            copr__subcmd__help,builder)
+                cmd="copr__subcmd__help__subcmd__builder"
                 ;;
             copr__subcmd__help,buildscm)
                 cmd="copr__subcmd__help__subcmd__buildscm"
@@ -220,9 +223,6 @@ _copr() {
             copr__subcmd__help,modify)
                 cmd="copr__subcmd__help__subcmd__modify"
                 ;;
-            copr__subcmd__help,module)
-                cmd="copr__subcmd__help__subcmd__module"
-                ;;
             copr__subcmd__help,regenerate-repos)
                 cmd="copr__subcmd__help__subcmd__regenerate__subcmd__repos"
                 ;;
@@ -259,20 +259,11 @@ _copr() {
             copr__subcmd__help__subcmd__key,generate)
                 cmd="copr__subcmd__help__subcmd__key__subcmd__generate"
                 ;;
-            copr__subcmd__help__subcmd__module,build)
-                cmd="copr__subcmd__help__subcmd__module__subcmd__build"
-                ;;
-            copr__subcmd__help__subcmd__module,list)
-                cmd="copr__subcmd__help__subcmd__module__subcmd__list"
-                ;;
-            copr__subcmd__help__subcmd__module,release)
-                cmd="copr__subcmd__help__subcmd__module__subcmd__release"
-                ;;
-            copr__subcmd__help__subcmd__module,validate)
-                cmd="copr__subcmd__help__subcmd__module__subcmd__validate"
-                ;;
             copr__subcmd__help__subcmd__serve,admin)
                 cmd="copr__subcmd__help__subcmd__serve__subcmd__admin"
+                ;;
+            copr__subcmd__help__subcmd__serve__subcmd__admin,add-builder)
+                cmd="copr__subcmd__help__subcmd__serve__subcmd__admin__subcmd__add__subcmd__builder"
                 ;;
             copr__subcmd__help__subcmd__serve__subcmd__admin,add-group)
                 cmd="copr__subcmd__help__subcmd__serve__subcmd__admin__subcmd__add__subcmd__group"
@@ -310,41 +301,14 @@ _copr() {
             copr__subcmd__key__subcmd__help,help)
                 cmd="copr__subcmd__key__subcmd__help__subcmd__help"
                 ;;
-            copr__subcmd__module,build)
-                cmd="copr__subcmd__module__subcmd__build"
-                ;;
-            copr__subcmd__module,help)
-                cmd="copr__subcmd__module__subcmd__help"
-                ;;
-            copr__subcmd__module,list)
-                cmd="copr__subcmd__module__subcmd__list"
-                ;;
-            copr__subcmd__module,release)
-                cmd="copr__subcmd__module__subcmd__release"
-                ;;
-            copr__subcmd__module,validate)
-                cmd="copr__subcmd__module__subcmd__validate"
-                ;;
-            copr__subcmd__module__subcmd__help,build)
-                cmd="copr__subcmd__module__subcmd__help__subcmd__build"
-                ;;
-            copr__subcmd__module__subcmd__help,help)
-                cmd="copr__subcmd__module__subcmd__help__subcmd__help"
-                ;;
-            copr__subcmd__module__subcmd__help,list)
-                cmd="copr__subcmd__module__subcmd__help__subcmd__list"
-                ;;
-            copr__subcmd__module__subcmd__help,release)
-                cmd="copr__subcmd__module__subcmd__help__subcmd__release"
-                ;;
-            copr__subcmd__module__subcmd__help,validate)
-                cmd="copr__subcmd__module__subcmd__help__subcmd__validate"
-                ;;
             copr__subcmd__serve,admin)
                 cmd="copr__subcmd__serve__subcmd__admin"
                 ;;
             copr__subcmd__serve,help)
                 cmd="copr__subcmd__serve__subcmd__help"
+                ;;
+            copr__subcmd__serve__subcmd__admin,add-builder)
+                cmd="copr__subcmd__serve__subcmd__admin__subcmd__add__subcmd__builder"
                 ;;
             copr__subcmd__serve__subcmd__admin,add-group)
                 cmd="copr__subcmd__serve__subcmd__admin__subcmd__add__subcmd__group"
@@ -366,6 +330,9 @@ _copr() {
                 ;;
             copr__subcmd__serve__subcmd__admin,seed-bench)
                 cmd="copr__subcmd__serve__subcmd__admin__subcmd__seed__subcmd__bench"
+                ;;
+            copr__subcmd__serve__subcmd__admin__subcmd__help,add-builder)
+                cmd="copr__subcmd__serve__subcmd__admin__subcmd__help__subcmd__add__subcmd__builder"
                 ;;
             copr__subcmd__serve__subcmd__admin__subcmd__help,add-group)
                 cmd="copr__subcmd__serve__subcmd__admin__subcmd__help__subcmd__add__subcmd__group"
@@ -394,6 +361,9 @@ _copr() {
             copr__subcmd__serve__subcmd__help,help)
                 cmd="copr__subcmd__serve__subcmd__help__subcmd__help"
                 ;;
+            copr__subcmd__serve__subcmd__help__subcmd__admin,add-builder)
+                cmd="copr__subcmd__serve__subcmd__help__subcmd__admin__subcmd__add__subcmd__builder"
+                ;;
             copr__subcmd__serve__subcmd__help__subcmd__admin,add-group)
                 cmd="copr__subcmd__serve__subcmd__help__subcmd__admin__subcmd__add__subcmd__group"
                 ;;
@@ -419,7 +389,7 @@ _copr() {
 
     case "${cmd}" in
         copr)
-            opts="-v -q -h -V --verbose --quiet --output --no-color --help --version completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module help"
+            opts="-v -q -h -V --verbose --quiet --output --no-color --help --version completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm builder help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -815,6 +785,60 @@ _copr() {
                     ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__builder)
+            opts="-j -v -q -h -V --server --token --arch --tag --chroot --jobs --workdir --backend --verbose --quiet --output --no-color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --arch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --chroot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --workdir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "sandbox mock" -- "${cur}"))
                     return 0
                     ;;
                 --output)
@@ -1401,7 +1425,7 @@ _copr() {
             return 0
             ;;
         copr__subcmd__help)
-            opts="completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module help"
+            opts="completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm builder help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1499,6 +1523,20 @@ _copr() {
             return 0
             ;;
         copr__subcmd__help__subcmd__build__subcmd__package)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__help__subcmd__builder)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1848,76 +1886,6 @@ _copr() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        copr__subcmd__help__subcmd__module)
-            opts="release build validate list"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        copr__subcmd__help__subcmd__module__subcmd__build)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        copr__subcmd__help__subcmd__module__subcmd__list)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        copr__subcmd__help__subcmd__module__subcmd__release)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        copr__subcmd__help__subcmd__module__subcmd__validate)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
         copr__subcmd__help__subcmd__regenerate__subcmd__repos)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1947,8 +1915,22 @@ _copr() {
             return 0
             ;;
         copr__subcmd__help__subcmd__serve__subcmd__admin)
-            opts="add-user add-group add-member remove-member renew-token seed-bench"
+            opts="add-user add-group add-member remove-member renew-token add-builder seed-bench"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__help__subcmd__serve__subcmd__admin__subcmd__add__subcmd__builder)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -2500,260 +2482,6 @@ _copr() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        copr__subcmd__module)
-            opts="-v -q -h -V --verbose --quiet --output --no-color --help --version release build validate list help"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --output)
-                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        copr__subcmd__module__subcmd__build)
-            opts="-v -q -h -V --remote --resultdir --chroot --backend --out --verbose --quiet --output --no-color --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --remote)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --resultdir)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --chroot)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --backend)
-                    COMPREPLY=($(compgen -W "sandbox mock" -- "${cur}"))
-                    return 0
-                    ;;
-                --out)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --output)
-                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        copr__subcmd__module__subcmd__help)
-            opts="release build validate list help"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        copr__subcmd__module__subcmd__help__subcmd__build)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        copr__subcmd__module__subcmd__help__subcmd__help)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        copr__subcmd__module__subcmd__help__subcmd__list)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        copr__subcmd__module__subcmd__help__subcmd__release)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        copr__subcmd__module__subcmd__help__subcmd__validate)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        copr__subcmd__module__subcmd__list)
-            opts="-v -q -h -V --resultdir --verbose --quiet --output --no-color --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --resultdir)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --output)
-                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        copr__subcmd__module__subcmd__release)
-            opts="-v -q -h --resultdir --chroot --name --stream --version --summary --description --license --api --profile --default-profile --filter --platform --no-platform --out --non-interactive --dry-run --verbose --quiet --output --no-color --help"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --resultdir)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --chroot)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --name)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --stream)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --version)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --summary)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --description)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --license)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --api)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --profile)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --default-profile)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --filter)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --platform)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --out)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --output)
-                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        copr__subcmd__module__subcmd__validate)
-            opts="-v -q -h -V --verbose --quiet --output --no-color --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --output)
-                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
         copr__subcmd__regenerate__subcmd__repos)
             opts="-v -q -h -V --config --verbose --quiet --output --no-color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -2819,8 +2547,38 @@ _copr() {
             return 0
             ;;
         copr__subcmd__serve__subcmd__admin)
-            opts="-v -q -h -V --config --data --database --verbose --quiet --output --no-color --help --version add-user add-group add-member remove-member renew-token seed-bench help"
+            opts="-v -q -h -V --config --data --database --verbose --quiet --output --no-color --help --version add-user add-group add-member remove-member renew-token add-builder seed-bench help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__serve__subcmd__admin__subcmd__add__subcmd__builder)
+            opts="-v -q -h -V --config --data --database --verbose --quiet --output --no-color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -2939,8 +2697,22 @@ _copr() {
             return 0
             ;;
         copr__subcmd__serve__subcmd__admin__subcmd__help)
-            opts="add-user add-group add-member remove-member renew-token seed-bench help"
+            opts="add-user add-group add-member remove-member renew-token add-builder seed-bench help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__serve__subcmd__admin__subcmd__help__subcmd__add__subcmd__builder)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -3163,8 +2935,22 @@ _copr() {
             return 0
             ;;
         copr__subcmd__serve__subcmd__help__subcmd__admin)
-            opts="add-user add-group add-member remove-member renew-token seed-bench"
+            opts="add-user add-group add-member remove-member renew-token add-builder seed-bench"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        copr__subcmd__serve__subcmd__help__subcmd__admin__subcmd__add__subcmd__builder)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -114,6 +114,8 @@ pub enum Command {
     Buildscm(BuildScmArgs),
     /// Release a module from builds, build a module from modulemd, or check modulemd files.
     Module(ModuleArgs),
+    /// Run a build machine for `copr serve`: take tasks, build them, upload the results.
+    Builder(BuilderArgs),
 }
 
 /// Arguments of `copr completions`.
@@ -549,6 +551,12 @@ pub enum AdminCommand {
     /// Issue a new API token for a user; the old token stops working.
     RenewToken {
         /// The user name.
+        name: String,
+    },
+    /// Register a build machine and print its token (for `copr builder --token`); the token
+    /// is shown only once.
+    AddBuilder {
+        /// The builder name (letters, digits, `_`, `.`, `-`).
         name: String,
     },
     /// Fill a project with builds, for benchmarks.
@@ -1245,4 +1253,48 @@ pub struct ModuleListArgs {
     /// Result directory the modules were released from.
     #[arg(long, value_name = "DIR", default_value = "copr-results")]
     pub resultdir: std::path::PathBuf,
+// ----- builder: the build machine agent (`copr builder`) -----
+
+/// Arguments of `copr builder`.
+#[derive(Debug, Args)]
+pub struct BuilderArgs {
+    /// Base URL of the `copr serve` to take tasks from, e.g. https://copr.example.org.
+    #[arg(long, value_name = "URL")]
+    pub server: String,
+
+    /// The builder token (`copr serve admin add-builder NAME` prints it); also read from the
+    /// COPR_BUILDER_TOKEN environment variable, which keeps it out of process listings.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "COPR_BUILDER_TOKEN",
+        hide_env_values = true
+    )]
+    pub token: String,
+
+    /// Architecture this machine builds for [default: the host's].
+    #[arg(long, value_name = "ARCH")]
+    pub arch: Option<String>,
+
+    /// A tag of this machine (repeatable); the server may require tags for some chroots.
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+
+    /// A chroot this machine builds for (repeatable) [default: host-<arch> and the chroots
+    /// of the sandbox host configuration].
+    #[arg(long = "chroot", value_name = "CHROOT")]
+    pub chroots: Vec<String>,
+
+    /// Tasks run in parallel.
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 1)]
+    pub jobs: usize,
+
+    /// Directory for the per-task work directories (each removed when its task ends)
+    /// [default: the system temporary directory].
+    #[arg(long, value_name = "DIR")]
+    pub workdir: Option<std::path::PathBuf>,
+
+    /// Buildroot backend (default: mock when installed, sandbox otherwise).
+    #[arg(long, value_enum)]
+    pub backend: Option<crate::mock::BackendKind>,
 }

@@ -35,6 +35,7 @@ mod watch_build;
 mod whoami;
 
 mod build;
+mod builder;
 mod progress;
 mod srpm;
 
@@ -77,6 +78,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus, CliError> {
         Command::BuildPackage(args) => build_package::run(&global, args),
         Command::Buildscm(args) => buildscm::run(&global, args),
         Command::Module(args) => module::run(&global, args),
+        Command::Builder(args) => builder::run(&global, args),
     }
 }
 

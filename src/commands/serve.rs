@@ -191,6 +191,30 @@ async fn admin(
             store.remove_member(g, u).await.map_err(store_error)?;
             eprintln!("removed {user} from @{}", group.trim_start_matches('@'));
         }
+        AdminCommand::AddBuilder { name } => {
+            if !crate::server::names::valid_username(&name) {
+                return Err(CliError::new(
+                    ExitStatus::Args,
+                    anyhow::anyhow!(
+                        "invalid builder name `{name}`: use letters, digits, `_`, `.` and `-`"
+                    ),
+                ));
+            }
+            let token = accounts::random_token();
+            store
+                .create_builder(&name, &accounts::hash_token(&token))
+                .await
+                .map_err(store_error)?;
+            match global.output {
+                OutputFormat::Json => {
+                    println!("{}", serde_json::json!({"name": name, "token": token}))
+                }
+                OutputFormat::Text => {
+                    println!("name: {name}");
+                    println!("token: {token}");
+                }
+            }
+        }
         AdminCommand::SeedBench {
             owner,
             project,

@@ -1014,6 +1014,50 @@ pub fn make_srpm(
     Ok(out)
 }
 
+/// Run only the source and SRPM stages into `<resultdir>/srpm-builds/<id>/` — the SRPM, its live
+/// log, `results.json` and `success` — as a builder's source task does. Source errors (an
+/// unreachable URL, a failed clone) are returned as errors; SRPM build failures are reported.
+pub fn build_srpm(
+    job: &JobSpec,
+    backend: &dyn Backend,
+    opts: &RunOptions,
+) -> Result<SrpmReport, PipelineError> {
+    job.validate()?;
+    source::check(job)?;
+    ensure_resultdir(&opts.resultdir)?;
+    let resultdir = fs_err::canonicalize(&opts.resultdir).map_err(PipelineError::from_io)?;
+    let opts = RunOptions {
+        resultdir,
+        reporter: opts.reporter.clone(),
+        cancel: opts.cancel.clone(),
+    };
+    let work = WorkDir::create(&opts.resultdir)?;
+    emit(
+        &opts,
+        Event::StageStarted {
+            stage: STAGE_SOURCE,
+            detail: Some(&job.source.describe()),
+        },
+    );
+    let progress = |done, total| {
+        opts.reporter.event(Event::StageProgress {
+            stage: STAGE_SOURCE,
+            done,
+            total,
+        })
+    };
+    let fetched = source::fetch(job, &work.path, &opts.resultdir, &progress)?;
+    emit(
+        &opts,
+        Event::StageFinished {
+            stage: STAGE_SOURCE,
+            ok: true,
+            message: None,
+        },
+    );
+    Ok(run_srpm_stage(job, backend, &opts, &work, fetched)?.report)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -567,9 +567,9 @@ pub async fn project_regenerate(
     _input: Input,
 ) -> ApiResult<Json> {
     let (_user, p) = editable_project(&st, &headers, &owner, &name).await?;
-    // Repository metadata is written when builders publish results; there is nothing queued
-    // for a project without results. Make sure the key and chroot directories exist.
     create_key(&st, &p.ownername, &p.name).await?;
+    // Like Copr, the regeneration runs in the background; it is queued before answering.
+    super::publish::regenerate_project(&st, &p).await?;
     Ok(axum::Json(project_json(&st, &p).await?))
 }
 

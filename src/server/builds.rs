@@ -201,6 +201,7 @@ async fn plan(
 
 async fn create_one(st: &AppState, nb: NewBuild) -> ApiResult<Json> {
     let b = st.store.create_build(&nb).await?;
+    st.dispatch.wake();
     Ok(axum::Json(render::build(st, &b)))
 }
 
@@ -238,6 +239,7 @@ pub async fn create_url(
         planned.push(plan(&st, &t, &input, "link", json!({ "url": url }), None).await?);
     }
     let ids = st.store.insert_builds(&planned).await?;
+    st.dispatch.wake();
     let mut items = Vec::new();
     for id in ids {
         if let Some(b) = st.store.get_build(id).await? {
@@ -343,6 +345,7 @@ pub async fn create_upload(
         let mut nb = plan(&st, &t, &input, source_type, source_json, None).await?;
         nb.package_name = pkg_name.clone();
         let b = st.store.create_build(&nb).await?;
+        st.dispatch.wake();
         if pkg_name.is_some() {
             st.store
                 .set_build_package(b.id, None, pkg_name.as_deref(), pkg_version.as_deref())

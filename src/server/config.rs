@@ -27,6 +27,13 @@ pub enum ConfigError {
     PublicUrl(String),
     #[error("invalid chroot name `{0}` in the configuration")]
     Chroot(String),
+    #[error(
+        "invalid [builders] settings: heartbeat_interval, claim_wait and max_attempts must be \
+         positive and heartbeat_timeout longer than heartbeat_interval"
+    )]
+    Builders,
+    #[error("invalid [[pool]] `{name}`: {reason}")]
+    Pool { name: String, reason: String },
 }
 
 /// The TOML file; every key is optional.
@@ -47,6 +54,44 @@ pub struct ConfigFile {
     pub upload_limit: Option<toml::Value>,
     /// Days an API token stays valid.
     pub token_lifetime_days: Option<i64>,
+    /// Repository publishing (`[publish]`).
+    pub publish: Option<super::publish::PublishConfig>,
+    /// Remote builders: heartbeats, retries, long-poll and tag requirements.
+    pub builders: Option<BuildersConfig>,
+    /// Builder pools (`[[pool]]`).
+    pub pool: Option<Vec<super::pools::PoolConfig>>,
+}
+
+/// The `[builders]` table: how the server supervises `copr builder` agents.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BuildersConfig {
+    /// Seconds between a builder's heartbeats (sent to builders when they register).
+    pub heartbeat_interval: u64,
+    /// Seconds without a heartbeat after which a task is taken from its builder and re-queued.
+    pub heartbeat_timeout: u64,
+    /// How many times a task is handed to a builder before it fails for good.
+    pub max_attempts: i64,
+    /// Longest a builder's request for work waits for a task, in seconds.
+    pub claim_wait: u64,
+    /// Extra seconds past a build's timeout before the server fails a task whose builder did
+    /// not report (the builder kills the build at the timeout itself).
+    pub timeout_grace: u64,
+    /// Chroot pattern (glob) → tags a builder must have to take that chroot's tasks.
+    pub chroot_tags: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+impl Default for BuildersConfig {
+    fn default() -> Self {
+        BuildersConfig {
+            heartbeat_interval: 10,
+            heartbeat_timeout: 60,
+            max_attempts: 3,
+            claim_wait: 30,
+            timeout_grace: 120,
+            chroot_tags: Default::default(),
+        }
+    }
 }
 
 /// The resolved configuration.
@@ -59,6 +104,9 @@ pub struct ServerConfig {
     pub chroots: Vec<String>,
     pub upload_limit: u64,
     pub token_lifetime_days: i64,
+    pub builders: BuildersConfig,
+    pub publish: super::publish::PublishConfig,
+    pub pools: Vec<super::pools::PoolConfig>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:5000";
@@ -157,6 +205,8 @@ impl ServerConfig {
                 return Err(ConfigError::Chroot(c.clone()));
             }
         }
+        let pools = file.pool.unwrap_or_default();
+        super::pools::validate(&pools)?;
         Ok(ServerConfig {
             listen,
             public_url: public_url.map(|u| u.trim_end_matches('/').to_string()),
@@ -167,6 +217,19 @@ impl ServerConfig {
             token_lifetime_days: file
                 .token_lifetime_days
                 .unwrap_or(DEFAULT_TOKEN_LIFETIME_DAYS),
+            builders: {
+                let b = file.builders.unwrap_or_default();
+                if b.heartbeat_interval == 0
+                    || b.heartbeat_timeout <= b.heartbeat_interval
+                    || b.max_attempts < 1
+                    || b.claim_wait == 0
+                {
+                    return Err(ConfigError::Builders);
+                }
+                b
+            },
+            publish: file.publish.unwrap_or_default(),
+            pools,
         })
     }
 }

@@ -6,14 +6,18 @@
 
 pub mod accounts;
 pub mod api;
+pub mod builders;
 pub mod builds;
 pub mod config;
+pub mod dispatch;
 pub mod error;
 pub mod hosting;
 pub mod input;
 pub mod keys;
 pub mod model;
 pub mod names;
+pub mod pools;
+pub mod publish;
 pub mod render;
 pub mod store;
 
@@ -68,6 +72,10 @@ pub struct Inner {
     pub keys_dir: PathBuf,
     /// Host name (without port) used in `.repo` section ids.
     pub hostname: String,
+    /// Remote build dispatch (wake-ups of waiting builders, fair-share bookkeeping).
+    pub dispatch: dispatch::Dispatcher,
+    /// Signs and publishes accepted results ([`publish::enqueue`]).
+    pub publisher: publish::Publisher,
 }
 
 #[derive(Clone)]
@@ -97,7 +105,15 @@ impl AppState {
                 source,
             })?;
         }
+        let publisher = publish::Publisher::new(
+            store.clone(),
+            config.publish.clone(),
+            results_dir.clone(),
+            keys_dir.clone(),
+            data.join("publish-queue"),
+        );
         Ok(AppState(Arc::new(Inner {
+            publisher,
             store,
             results_url: format!("{public_url}/results"),
             public_url,
@@ -106,6 +122,7 @@ impl AppState {
             keys_dir,
             hostname,
             config,
+            dispatch: dispatch::Dispatcher::default(),
         })))
     }
 
@@ -350,6 +367,26 @@ pub fn app(state: AppState) -> Router {
         g(builds::build_chroot_built_packages),
     );
     r = route(r, "/api_3/mock-chroots/list", g(api::mock_chroots));
+    r = route(r, "/api_3/build/job-spec/{id}", g(builders::job_spec));
+    {
+        use builders::PREFIX;
+        r = r
+            .route(&format!("{PREFIX}/register"), post(builders::register))
+            .route(&format!("{PREFIX}/claim"), post(builders::claim))
+            .route(
+                &format!("{PREFIX}/task/{{id}}/heartbeat"),
+                post(builders::heartbeat),
+            )
+            .route(&format!("{PREFIX}/task/{{id}}/log"), post(builders::log))
+            .route(
+                &format!("{PREFIX}/task/{{id}}/release"),
+                post(builders::release),
+            )
+            .route(
+                &format!("{PREFIX}/task/{{id}}/result"),
+                post(builders::result).layer(DefaultBodyLimit::disable()),
+            );
+    }
     r = route(r, "/api_3/monitor", g(api::monitor));
     r = route(
         r,
@@ -410,6 +447,11 @@ impl Server {
             None
         };
         let state = AppState::new(store, config, public_url)?;
+        let recovered = state.publisher.recover();
+        if recovered > 0 {
+            tracing::info!("{recovered} accepted result(s) queued for publishing again");
+        }
+        dispatch::start(&state).await?;
         Ok(Server {
             state,
             listener,
@@ -421,10 +463,17 @@ impl Server {
     /// Serve until SIGTERM or SIGINT, then finish the requests in flight.
     pub async fn run(self) -> Result<(), ServeError> {
         let router = app(self.state.clone());
-        axum::serve(self.listener, router)
+        let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown_signal())
             .await
-            .map_err(ServeError::Serve)
+            .map_err(ServeError::Serve);
+        // Finish publishing what was accepted (the journal covers a harder stop).
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_secs(60),
+            self.state.publisher.idle(),
+        )
+        .await;
+        served
     }
 }
 

@@ -223,10 +223,11 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial schema",
-    sql: r#"
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial schema",
+        sql: r#"
 CREATE TABLE users (
     id {ID},
     username TEXT NOT NULL UNIQUE,
@@ -326,7 +327,31 @@ CREATE TABLE build_chroots (
 );
 CREATE INDEX build_chroots_queue ON build_chroots (state, build_id);
 "#,
-}];
+    },
+    Migration {
+        version: 2,
+        name: "builders and task leases",
+        sql: r#"
+CREATE TABLE builders (
+    id {ID},
+    name TEXT NOT NULL UNIQUE,
+    token_hash TEXT NOT NULL UNIQUE,
+    arch TEXT,
+    tags TEXT NOT NULL DEFAULT '[]',
+    chroots TEXT NOT NULL DEFAULT '[]',
+    backends TEXT NOT NULL DEFAULT '[]',
+    last_seen BIGINT,
+    created_on BIGINT NOT NULL
+);
+ALTER TABLE builds ADD COLUMN source_attempts BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE builds ADD COLUMN source_claimed BIGINT;
+ALTER TABLE builds ADD COLUMN source_job TEXT;
+ALTER TABLE build_chroots ADD COLUMN attempts BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE build_chroots ADD COLUMN claimed BIGINT;
+ALTER TABLE build_chroots ADD COLUMN job TEXT;
+"#,
+    },
+];
 
 /// Pagination and ordering of a list request.
 #[derive(Debug, Clone)]
@@ -1552,6 +1577,12 @@ impl Store {
     }
 }
 
+// Builder registry and the task queue of remote builds live in their own file; as a child
+// module they share this module's query macros and backend.
+#[path = "store_tasks.rs"]
+mod tasks;
+pub use tasks::{BuilderRow, ClaimFilter, StaleOutcome, TaskKey, TaskRow};
+
 /// A database URL with any password replaced, for messages.
 pub fn redact_url(url: &str) -> String {
     match url::Url::parse(url) {
@@ -1560,5 +1591,75 @@ pub fn redact_url(url: &str) -> String {
             u.to_string()
         }
         _ => url.to_string(),
+    }
+}
+
+/// One chroot task of a build as publishing and pruning see it.
+#[derive(Debug, Clone)]
+pub struct ChrootBuildRow {
+    pub build_id: i64,
+    pub package_name: Option<String>,
+    pub state: State,
+    pub ended_on: Option<i64>,
+}
+
+// ----- publishing -----
+
+impl Store {
+    /// The chroot tasks `chroot` of the builds in one project directory (`project` or
+    /// `project:suffix`), optionally only those of the given packages. Oldest first.
+    pub async fn chroot_builds(
+        &self,
+        project_id: i64,
+        dirname: &str,
+        chroot: &str,
+        packages: Option<&[String]>,
+    ) -> Result<Vec<ChrootBuildRow>> {
+        let mut sql = String::from(
+            "SELECT b.id AS build_id, b.package_name AS package_name, bc.state AS state, \
+             bc.ended_on AS ended_on FROM builds b JOIN build_chroots bc ON bc.build_id = b.id \
+             WHERE b.project_id = $1 AND b.project_dirname = $2 AND bc.mock_chroot = $3",
+        );
+        if let Some(names) = packages {
+            if names.is_empty() {
+                return Ok(Vec::new());
+            }
+            sql.push_str(&format!(
+                " AND b.package_name IN ({})",
+                placeholders(4, names.len())
+            ));
+        }
+        sql.push_str(" ORDER BY b.id");
+        on_read!(self, p => {
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(project_id).bind(dirname).bind(chroot);
+            for n in packages.unwrap_or_default() {
+                q = q.bind(n);
+            }
+            let rows = q.fetch_all(p).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                out.push(ChrootBuildRow {
+                    build_id: r.try_get("build_id")?,
+                    package_name: r.try_get("package_name")?,
+                    state: State::from_code(r.try_get("state")?),
+                    ended_on: r.try_get("ended_on")?,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    /// The state of one chroot task, `None` when the build or chroot does not exist.
+    pub async fn chroot_state(&self, build_id: i64, chroot: &str) -> Result<Option<State>> {
+        on_read!(self, p => {
+            let s: Option<i64> = sqlx::query_scalar(
+                "SELECT state FROM build_chroots WHERE build_id = $1 AND mock_chroot = $2",
+            )
+            .bind(build_id)
+            .bind(chroot)
+            .fetch_optional(p)
+            .await?;
+            Ok(s.map(State::from_code))
+        })
     }
 }
