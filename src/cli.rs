@@ -1253,6 +1253,8 @@ pub struct ModuleListArgs {
     /// Result directory the modules were released from.
     #[arg(long, value_name = "DIR", default_value = "copr-results")]
     pub resultdir: std::path::PathBuf,
+}
+
 // ----- builder: the build machine agent (`copr builder`) -----
 
 /// Arguments of `copr builder`.
