@@ -320,7 +320,10 @@ fn bench_publish_latency_10k_packages() {
         env.state.publisher.regenerate(repo)
     };
     env.wait(ticket).unwrap();
-    eprintln!("cold publication (sign all, createrepo) {:.1?}", t.elapsed());
+    eprintln!(
+        "cold publication (sign all, createrepo) {:.1?}",
+        t.elapsed()
+    );
     let mut times = Vec::new();
     for i in 0..7 {
         let b = env.new_build(&format!("new{i}"), &[CHROOT]);
@@ -338,7 +341,7 @@ fn bench_publish_latency_10k_packages() {
         times[times.len() / 2],
         times[times.len() - 1]
     );
-    let primary = std::fs::read_to_string(env.chroot_dir(CHROOT).join("repodata/repomd.xml"))
-        .unwrap();
+    let primary =
+        std::fs::read_to_string(env.chroot_dir(CHROOT).join("repodata/repomd.xml")).unwrap();
     assert!(primary.contains("primary"));
 }

@@ -217,6 +217,7 @@ fn source_job(b: &Build) -> Result<JobSpec, String> {
                 Some("tito") => SrpmMethod::Tito,
                 Some("tito_test") => SrpmMethod::TitoTest,
                 Some("make_srpm") => SrpmMethod::MakeSrpm,
+                Some("rpmbuild") => SrpmMethod::Rpmbuild,
                 Some(other) => return Err(format!("unknown SRPM build method `{other}`")),
             };
             (

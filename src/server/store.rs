@@ -351,6 +351,28 @@ ALTER TABLE build_chroots ADD COLUMN claimed BIGINT;
 ALTER TABLE build_chroots ADD COLUMN job TEXT;
 "#,
     },
+    Migration {
+        version: 20,
+        name: "modules",
+        sql: r#"
+CREATE TABLE modules (
+    id {ID},
+    project_id BIGINT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    stream TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    state TEXT NOT NULL,
+    reason TEXT,
+    document TEXT NOT NULL,
+    groups TEXT NOT NULL,
+    submitter TEXT NOT NULL,
+    created_on BIGINT NOT NULL,
+    released_on BIGINT,
+    UNIQUE (project_id, name, stream, version)
+);
+CREATE INDEX modules_state ON modules (state);
+"#,
+    },
 ];
 
 /// Pagination and ordering of a list request.
@@ -1582,6 +1604,11 @@ impl Store {
 #[path = "store_tasks.rs"]
 mod tasks;
 pub use tasks::{BuilderRow, ClaimFilter, StaleOutcome, TaskKey, TaskRow};
+
+// Modules of projects, likewise in their own file.
+#[path = "store_modules.rs"]
+mod modules_store;
+pub use modules_store::{ModuleRow, NewModule};
 
 /// A database URL with any password replaced, for messages.
 pub fn redact_url(url: &str) -> String {
