@@ -875,7 +875,7 @@ fn index_url_repo(base: &str) -> Result<Vec<RepoPkg>, String> {
     let raw = http_get(&format!("{base}/{href}"))?;
     let xml = if href.ends_with(".gz") {
         let mut out = String::new();
-        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&raw[..]), &mut out)
+        std::io::Read::read_to_string(&mut flate2::read::MultiGzDecoder::new(&raw[..]), &mut out)
             .map_err(|e| format!("{href}: {e}"))?;
         out
     } else if href.ends_with(".zst") {
