@@ -136,31 +136,44 @@ fn module_builds_in_order_releases_and_installs() {
     let git = GitDaemon::start(&gitdir);
     let doc = two_group_doc(&git, &gitdir, 20260101000000);
 
-    let (s, v) = submit(&env, &alice, "stack", &doc);
-    assert_eq!(s, 200, "{v}");
-    assert_eq!(v["nsv"], "stack-1-20260101000000");
-    let id = v["id"].as_i64().unwrap();
-    let groups: Vec<Vec<i64>> = serde_json::from_value(v["builds"].clone()).unwrap();
-    assert_eq!(groups.len(), 2, "{v}");
-    let (lib, app) = (groups[0][0], groups[1][0]);
-    assert_eq!(env.build(lib)["source_package"]["name"], "hello-lib");
-    assert_eq!(env.build(app)["source_package"]["name"], "hello-app");
+    let config = cli_config(&env, &alice);
+    let docfile = env.dir.path().join("stack.yaml");
+    std::fs::write(&docfile, &doc).unwrap();
+    // Submitted with the CLI, which watches the component builds until the module is released.
+    env.start_builder("b1", 1);
+    let (ok, out, err) = run(Command::new(remote_e2e_support::bin())
+        .args(["module", "build"])
+        .arg(&docfile)
+        .args(["--remote", "stack", "--poll-interval", "1", "--config"])
+        .arg(&config)
+        .env("NO_COLOR", "1"));
+    assert!(
+        ok,
+        "copr module build --remote:\n{out}\n{err}\n{}",
+        env.server_log()
+    );
+    assert!(
+        out.contains("Created module stack-1-20260101000000"),
+        "{out}"
+    );
+    assert!(out.contains("stack:1:20260101000000 released"), "{out}");
     let (s, list) = env.get(&format!(
         "module/list?ownername={}&projectname=stack",
         alice.username
     ));
     assert_eq!(s, 200);
     assert_eq!(list["items"][0]["nsv"], "stack-1-20260101000000");
-    assert_eq!(list["items"][0]["state"], "building");
+    let id = list["items"][0]["id"].as_i64().unwrap();
+    let groups: Vec<Vec<i64>> = serde_json::from_value(list["items"][0]["builds"].clone()).unwrap();
+    assert_eq!(groups.len(), 2, "{list}");
+    let (lib, app) = (groups[0][0], groups[1][0]);
+    assert_eq!(env.build(lib)["source_package"]["name"], "hello-lib");
+    assert_eq!(env.build(app)["source_package"]["name"], "hello-app");
 
     // The same NAME:STREAM:VERSION again: refused, no builds created.
     let (s, v) = submit(&env, &alice, "stack", &doc);
     assert_eq!(s, 409, "{v}");
 
-    env.start_builder("b1", 1);
-    env.wait_for(900, "the module to finish", || {
-        module(&env, id)["state"] != "building"
-    });
     let m = module(&env, id);
     assert_eq!(
         m["state"],
@@ -257,26 +270,68 @@ fn module_builds_in_order_releases_and_installs() {
     installed.sort();
     assert_eq!(installed, ["hello-app", "hello-lib"]);
 
-    // Handcrafted release from the project's latest builds; a repeat is a conflict.
-    let release_body = json!({
-        "name": "handmade", "stream": "2", "version": 7,
-        "summary": "Handcrafted", "description": "From the latest builds.",
-        "license": ["MIT"], "api": ["hello-app"], "profiles": ["default:hello-app,hello-lib"],
-        "platform": "none",
-    });
-    let path = format!("module/release/{}/stack", alice.username);
-    let (s, v) = env.post(&alice, &path, release_body.clone());
-    assert_eq!(s, 200, "{v}");
-    assert_eq!(v["nsv"], "handmade-2-7");
-    assert_eq!(v["state"], "released");
+    // Handcrafted release from the project's latest builds with the CLI; a repeat is refused.
+    let release = |extra: &[&str]| {
+        run(Command::new(remote_e2e_support::bin())
+            .args([
+                "module", "release", "stack", "--name", "handmade", "--stream", "2",
+            ])
+            .args([
+                "--version",
+                "7",
+                "--summary",
+                "Handcrafted",
+                "--description",
+                "From builds.",
+            ])
+            .args([
+                "--license",
+                "MIT",
+                "--api",
+                "hello-app",
+                "--profile",
+                "default:hello-app,hello-lib",
+            ])
+            .args(["--no-platform", "--non-interactive", "--config"])
+            .arg(&config)
+            .args(extra)
+            .env("NO_COLOR", "1"))
+    };
+    let out_doc = env.dir.path().join("handmade.yaml");
+    let (ok, out, err) = release(&["--out", out_doc.to_str().unwrap()]);
+    assert!(ok, "copr module release:\n{out}\n{err}");
+    assert_eq!(out.trim(), "handmade:2:7 released");
+    assert!(libmodulemd_accepts(&out_doc));
     assert!(libmodulemd_accepts(&modules_yaml));
     let text = std::fs::read_to_string(&modules_yaml).unwrap();
     assert!(
         text.contains("name: handmade") && text.contains("name: stack"),
         "{text}"
     );
-    let (s, v) = env.post(&alice, &path, release_body);
+    let (ok, _, err) = release(&[]);
+    assert!(!ok);
+    assert!(err.contains("already released"), "{err}");
+    let (s, v) = env.post(
+        &alice,
+        &format!("module/release/{}/stack", alice.username),
+        json!({"name": "handmade", "stream": "2", "version": 7, "summary": "s",
+               "description": "d", "license": ["MIT"]}),
+    );
     assert_eq!(s, 409, "{v}");
+}
+
+/// A `copr-cli` configuration for `who` on this server.
+fn cli_config(env: &Env, who: &Creds) -> PathBuf {
+    let path = env.dir.path().join(format!("copr-{}.conf", who.username));
+    std::fs::write(
+        &path,
+        format!(
+            "[copr-cli]\nlogin = {}\nusername = {}\ntoken = {}\ncopr_url = {}\nencrypted = False\n",
+            who.login, who.username, who.token, env.url
+        ),
+    )
+    .unwrap();
+    path
 }
 
 /// Bad documents get 400 naming the line; local repositories are refused; a user without

@@ -6,6 +6,7 @@
 //! error whatever the status, mapped by status to [`ClientError`] variants.
 
 pub mod config;
+mod modules;
 pub mod names;
 pub mod types;
 

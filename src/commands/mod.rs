@@ -40,6 +40,7 @@ mod progress;
 mod srpm;
 
 mod module;
+mod module_remote;
 
 /// Run the parsed command line; returns the exit status for a completed run.
 pub fn run(cli: Cli) -> Result<ExitStatus, CliError> {

@@ -400,6 +400,7 @@ pub fn app(state: AppState) -> Router {
         w(modules::release_endpoint),
     );
     r = route(r, "/api_3/module/list", g(modules::list));
+    r = route(r, "/api_3/module/packages", g(modules::packages));
     r = route(r, "/api_3/module/{id}", g(modules::get_one));
     r = route(
         r,

@@ -388,6 +388,20 @@ async fn step(st: &AppState, id: i64) -> Result<bool, String> {
         .iter()
         .any(|b| !matches!(b.state, BuildState::Succeeded))
     {
+        // A finished group unblocks the next one: let waiting builders claim it now.
+        let state_of: BTreeMap<i64, BuildState> = builds.iter().map(|b| (b.id, b.state)).collect();
+        let done = |g: &Vec<i64>| {
+            g.iter()
+                .all(|id| state_of.get(id).is_some_and(|s| s.is_finished()))
+        };
+        if m.groups.windows(2).any(|w| {
+            done(&w[0])
+                && w[1]
+                    .iter()
+                    .any(|id| state_of.get(id) == Some(&BuildState::Pending))
+        }) {
+            st.dispatch.wake();
+        }
         return Ok(false);
     }
     match release_built(st, &m, &builds).await {
@@ -699,6 +713,39 @@ pub async fn list(State(st): State<AppState>, input: Input) -> ApiResult<Json> {
         .map(|m| module_json(&st, &p, m, false))
         .collect();
     Ok(axum::Json(json!({"items": items, "meta": {}})))
+}
+
+/// `GET /api_3/module/packages?ownername=&projectname=`: the binary packages of the project's
+/// latest successful builds per chroot (what a release can choose from).
+pub async fn packages(State(st): State<AppState>, input: Input) -> ApiResult<Json> {
+    let owner = input.required("ownername")?;
+    let name = input.required("projectname")?;
+    let p = project_from(&st, &owner, &name).await?;
+    let enabled: Vec<String> = st
+        .store
+        .project_chroots(p.id)
+        .await?
+        .into_iter()
+        .map(|c| c.mock_chroot)
+        .collect();
+    let dir = project_dir(&st, &p);
+    let chroots = tokio::task::spawn_blocking(move || -> Result<_, ModuleError> {
+        let mut out = serde_json::Map::new();
+        for c in &enabled {
+            match scan_chroot(&dir, c) {
+                Ok(b) => {
+                    out.insert(c.clone(), json!(b.binary_names()));
+                }
+                Err(ModuleError::NoBuilds { .. } | ModuleError::NoSuchChroot { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(module_error)?;
+    Ok(axum::Json(json!({ "chroots": chroots })))
 }
 
 /// `GET /api_3/module/{id}`.
