@@ -413,3 +413,61 @@ fn primary_of(repo: &Path) -> String {
     }
     String::new()
 }
+
+/// When a component of group 1 fails, the builds of group 2 are canceled, the module fails with
+/// the reason, nothing is released, and `copr module build --remote` exits 4.
+#[test]
+fn failed_group_cancels_the_rest() {
+    let mut env = Env::new();
+    let alice = env.add_user("alice");
+    env.create_project(&alice, "stack", &[HOST_CHROOT]);
+    let gitdir = env.dir.path().join("git");
+    let git = GitDaemon::start(&gitdir);
+    git_package(&gitdir.join("broken"), &Pkg::new("broken"), "exit 1");
+    git_package(&gitdir.join("later"), &Pkg::new("later"), "true");
+    let doc = format!(
+        "document: modulemd\nversion: 2\ndata:\n  name: broken\n  stream: main\n  summary: s\n  \
+         description: d\n  license:\n    module: [MIT]\n  components:\n    rpms:\n      broken:\n        \
+         rationale: r\n        repository: {}\n        buildorder: 1\n      later:\n        \
+         rationale: r\n        repository: {}\n        buildorder: 2\n",
+        git.url("broken"),
+        git.url("later"),
+    );
+    let docfile = env.dir.path().join("broken.yaml");
+    std::fs::write(&docfile, doc).unwrap();
+    let config = cli_config(&env, &alice);
+    env.start_builder("b1", 1);
+    let out = Command::new(remote_e2e_support::bin())
+        .args(["module", "build"])
+        .arg(&docfile)
+        .args(["--remote", "stack", "--poll-interval", "1", "--config"])
+        .arg(&config)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(
+        err.contains("module broken-main-") && err.contains("failed"),
+        "{err}"
+    );
+
+    let (_, list) = env.get(&format!(
+        "module/list?ownername={}&projectname=stack",
+        alice.username
+    ));
+    let m = &list["items"][0];
+    assert_eq!(m["state"], "failed", "{m}");
+    assert!(m["reason"].as_str().unwrap().contains("broken"), "{m}");
+    let later = m["builds"][1][0].as_i64().unwrap();
+    assert_eq!(env.state(later), "canceled");
+    // Held until group 1 succeeded, it never started.
+    assert!(env.build(later)["started_on"].is_null());
+    let repo = env
+        .data
+        .join("results")
+        .join(&alice.username)
+        .join("stack")
+        .join(HOST_CHROOT);
+    assert!(!repo.join("modules.yaml").exists());
+}

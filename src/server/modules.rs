@@ -293,6 +293,11 @@ async fn create_component_builds(
                 };
                 let id = st.store.insert_builds(std::slice::from_ref(&nb)).await?[0];
                 created.push(id);
+                if gi > 0 {
+                    // Held until the previous group has succeeded (the batch alone would also
+                    // start it after a failure); the driver releases it.
+                    st.store.set_source_state(id, BuildState::Waiting).await?;
+                }
                 ids.push(id);
             }
             groups.push(ids);
@@ -388,18 +393,34 @@ async fn step(st: &AppState, id: i64) -> Result<bool, String> {
         .iter()
         .any(|b| !matches!(b.state, BuildState::Succeeded))
     {
-        // A finished group unblocks the next one: let waiting builders claim it now.
-        let state_of: BTreeMap<i64, BuildState> = builds.iter().map(|b| (b.id, b.state)).collect();
-        let done = |g: &Vec<i64>| {
-            g.iter()
-                .all(|id| state_of.get(id).is_some_and(|s| s.is_finished()))
+        // A group that succeeded releases the next one's held builds.
+        let by_id: BTreeMap<i64, &Build> = builds.iter().map(|b| (b.id, b)).collect();
+        let succeeded = |g: &Vec<i64>| {
+            g.iter().all(|id| {
+                by_id
+                    .get(id)
+                    .is_some_and(|b| b.state == BuildState::Succeeded)
+            })
         };
-        if m.groups.windows(2).any(|w| {
-            done(&w[0])
-                && w[1]
-                    .iter()
-                    .any(|id| state_of.get(id) == Some(&BuildState::Pending))
-        }) {
+        let mut released = false;
+        for w in m.groups.windows(2) {
+            if !succeeded(&w[0]) {
+                break;
+            }
+            for id in &w[1] {
+                if by_id
+                    .get(id)
+                    .is_some_and(|b| b.source_state == BuildState::Waiting && !b.canceled)
+                {
+                    st.store
+                        .set_source_state(*id, BuildState::Pending)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    released = true;
+                }
+            }
+        }
+        if released {
             st.dispatch.wake();
         }
         return Ok(false);
