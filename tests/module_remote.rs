@@ -471,3 +471,35 @@ fn failed_group_cancels_the_rest() {
         .join(HOST_CHROOT);
     assert!(!repo.join("modules.yaml").exists());
 }
+
+/// A module submitted before the server is killed (-9) is still driven after the restart: its
+/// groups are built in order and it is released.
+#[test]
+fn module_survives_a_server_restart() {
+    let mut env = Env::new();
+    let alice = env.add_user("alice");
+    env.create_project(&alice, "stack", &[HOST_CHROOT]);
+    let gitdir = env.dir.path().join("git");
+    let git = GitDaemon::start(&gitdir);
+    let doc = two_group_doc(&git, &gitdir, 3);
+    let (s, v) = submit(&env, &alice, "stack", &doc);
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["nsv"], "stack-1-3");
+    let id = v["id"].as_i64().unwrap();
+    env.kill9_server();
+    env.restart_server();
+    env.start_builder("b1", 1);
+    env.wait_for(600, "the module to finish", || {
+        module(&env, id)["state"] != "building"
+    });
+    let m = module(&env, id);
+    assert_eq!(m["state"], "released", "{m}\n{}", env.server_log());
+    let modules_yaml = env
+        .data
+        .join("results")
+        .join(&alice.username)
+        .join("stack")
+        .join(HOST_CHROOT)
+        .join("modules.yaml");
+    assert!(libmodulemd_accepts(&modules_yaml));
+}
