@@ -8,7 +8,7 @@ mod remote_e2e_support;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use module_support::{Pkg, git_package, libmodulemd_accepts, run};
+use module_support::{ENTER, Pkg, Pty, git_package, libmodulemd_accepts, run};
 use remote_e2e_support::{Creds, Env, HOST_CHROOT, free_port};
 use serde_json::{Value, json};
 
@@ -311,6 +311,44 @@ fn module_builds_in_order_releases_and_installs() {
     let (ok, _, err) = release(&[]);
     assert!(!ok);
     assert!(err.contains("already released"), "{err}");
+
+    // The interactive form in a terminal offers the project's packages as checkboxes.
+    let mut cmd = Command::new(remote_e2e_support::bin());
+    cmd.args(["module", "release", "stack", "--config"])
+        .arg(&config)
+        .env("NO_COLOR", "1");
+    let mut pty = Pty::spawn(&mut cmd);
+    pty.expect("Module name");
+    pty.send("picked\r");
+    pty.expect("Stream");
+    pty.send("3\r");
+    for prompt in ["Summary", "Description", "License"] {
+        pty.expect(prompt);
+        pty.send(ENTER);
+    }
+    pty.expect("filter out");
+    pty.send(ENTER);
+    pty.expect("module API");
+    pty.send(ENTER);
+    pty.expect("Install profile name");
+    pty.send(ENTER);
+    // hello-app, hello-lib both checked → uncheck hello-app.
+    pty.expect("Packages of profile");
+    pty.send(&format!(" {ENTER}"));
+    pty.expect("Add another profile?");
+    pty.send("n");
+    pty.expect("profile default: hello-lib");
+    pty.expect("Release picked:3 in alice/stack?");
+    pty.send("y");
+    let (ok, text) = pty.wait();
+    assert!(ok, "interactive release failed:\n{text}");
+    assert!(
+        text.contains("picked:3:") && text.contains("released"),
+        "{text}"
+    );
+    assert!(libmodulemd_accepts(&modules_yaml));
+    let text = std::fs::read_to_string(&modules_yaml).unwrap();
+    assert!(text.contains("name: picked"), "{text}");
     let (s, v) = env.post(
         &alice,
         &format!("module/release/{}/stack", alice.username),
