@@ -75,6 +75,7 @@ fn two_group_doc(git: &GitDaemon, base: &Path, version: u64) -> String {
         "document: modulemd\nversion: 2\ndata:\n  name: stack\n  stream: \"1\"\n  version: {version}\n  \
          summary: Library and app\n  description: An app built against its library.\n  license:\n    \
          module: [MIT]\n  profiles:\n    default:\n      rpms: [hello-app]\n  api:\n    rpms: [hello-app]\n  \
+         buildopts:\n    rpms:\n      macros: |\n        %module_stack_build 1\n  \
          components:\n    rpms:\n      hello-lib:\n        rationale: Library the app builds on.\n        \
          repository: {}\n        ref: main\n        buildorder: 1\n      \
          hello-app:\n        rationale: The app.\n        repository: {}\n        ref: main\n        \
@@ -169,6 +170,15 @@ fn module_builds_in_order_releases_and_installs() {
     let (lib, app) = (groups[0][0], groups[1][0]);
     assert_eq!(env.build(lib)["source_package"]["name"], "hello-lib");
     assert_eq!(env.build(app)["source_package"]["name"], "hello-app");
+    // `buildopts: rpms: macros` reach every component's job.
+    let spec = env
+        .client
+        .get(env.api(&format!("build/job-spec/{app}?chroot={HOST_CHROOT}")))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(spec.contains("module_stack_build"), "{spec}");
 
     // The same NAME:STREAM:VERSION again: refused, no builds created.
     let (s, v) = submit(&env, &alice, "stack", &doc);

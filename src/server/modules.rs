@@ -280,6 +280,7 @@ async fn create_component_builds(
                         "subdirectory": "",
                         "spec": "",
                         "srpm_build_method": "rpmbuild",
+                        "macros": bp.macros,
                     }),
                     submitter: submitter.to_string(),
                     is_background: false,
