@@ -679,16 +679,17 @@ pub async fn release_endpoint(
             submitter: user.username.clone(),
         })
         .await?;
-    let outcome = republish(&st, &p, released.chroots.iter().cloned()).await;
-    match &outcome {
-        Ok(()) => st.store.finish_module(id, "released", None).await?,
-        Err(e) => {
-            st.store
-                .finish_module(id, "failed", Some(&format!("publishing: {e}")))
-                .await?
-        }
+    // The documents are in the chroots' modules.yaml now: the module is released, and every
+    // later publication of those repositories carries it.
+    st.store.finish_module(id, "released", None).await?;
+    if let Err(e) = republish(&st, &p, released.chroots.iter().cloned()).await {
+        return Err(ApiError::internal(anyhow::anyhow!(
+            "module {}:{}:{} is released, but regenerating its repositories failed: {e}",
+            released.name,
+            released.stream,
+            released.version
+        )));
     }
-    outcome.map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
     let m = st
         .store
         .get_module(id)
