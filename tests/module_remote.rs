@@ -212,6 +212,17 @@ fn module_builds_in_order_releases_and_installs() {
     let log = env.live_log(app, HOST_CHROOT).expect("app build log");
     assert!(log.contains("hello-lib"), "{log}");
 
+    // A newer build of a component does not prune the build the module was released from.
+    let newer = remote_e2e_support::srpm(env.dir.path(), "hello-lib", "2.0", "true");
+    let id2 = env.upload(&alice, "stack", &newer, json!({}));
+    env.wait_for(300, "the newer hello-lib build", || env.finished(id2));
+    assert_eq!(env.state(id2), "succeeded");
+    let lib_dir = env
+        .data
+        .join(format!("results/{}/stack/{HOST_CHROOT}", alice.username))
+        .join(format!("{lib:08}-hello-lib"));
+    assert!(lib_dir.join("hello-lib-1.0-1.noarch.rpm").is_file());
+
     // The chroot repository carries the module, signed.
     let repo = env
         .data

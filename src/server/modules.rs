@@ -637,35 +637,48 @@ pub async fn release_endpoint(
     let dir = project_dir(&st, &p);
     let dir2 = dir.clone();
     let spec2 = spec.clone();
-    let released = tokio::task::spawn_blocking(move || -> Result<_, ModuleError> {
-        let mut chroots = Vec::new();
-        match wanted {
-            Some(list) => {
-                for c in list {
-                    chroots.push(scan_chroot(&dir2, &c)?);
-                }
-            }
-            None => {
-                for c in &enabled {
-                    match scan_chroot(&dir2, c) {
-                        Ok(b) => chroots.push(b),
-                        Err(ModuleError::NoBuilds { .. } | ModuleError::NoSuchChroot { .. }) => {}
-                        Err(e) => return Err(e),
+    let (released, released_builds) =
+        tokio::task::spawn_blocking(move || -> Result<_, ModuleError> {
+            let mut chroots = Vec::new();
+            match wanted {
+                Some(list) => {
+                    for c in list {
+                        chroots.push(scan_chroot(&dir2, &c)?);
                     }
                 }
-                if chroots.is_empty() {
-                    return Err(ModuleError::BadSpec(
-                        "the project has no successful builds to release a module from".into(),
-                    ));
+                None => {
+                    for c in &enabled {
+                        match scan_chroot(&dir2, c) {
+                            Ok(b) => chroots.push(b),
+                            Err(
+                                ModuleError::NoBuilds { .. } | ModuleError::NoSuchChroot { .. },
+                            ) => {}
+                            Err(e) => return Err(e),
+                        }
+                    }
+                    if chroots.is_empty() {
+                        return Err(ModuleError::BadSpec(
+                            "the project has no successful builds to release a module from".into(),
+                        ));
+                    }
                 }
             }
-        }
-        release::release(&dir2, &chroots, &spec2, time::OffsetDateTime::now_utc())
-    })
-    .await
-    .map_err(ApiError::internal)?
-    .map_err(module_error)?;
+            let ids: std::collections::BTreeSet<i64> = chroots
+                .iter()
+                .flat_map(|c| c.builds.iter().map(|b| b.id as i64))
+                .collect();
+            release::release(&dir2, &chroots, &spec2, time::OffsetDateTime::now_utc())
+                .map(|r| (r, ids))
+        })
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(module_error)?;
     let document = fs_err::read_to_string(&released.file).map_err(ApiError::internal)?;
+    let build_ids: Vec<i64> = {
+        let mut v: Vec<i64> = released_builds.into_iter().collect();
+        v.sort();
+        v
+    };
     let id = st
         .store
         .create_module(&NewModule {
@@ -675,7 +688,7 @@ pub async fn release_endpoint(
             version: released.version as i64,
             state: "building".into(),
             document,
-            groups: Vec::new(),
+            groups: vec![build_ids],
             submitter: user.username.clone(),
         })
         .await?;

@@ -157,6 +157,20 @@ impl Store {
         })
     }
 
+    /// Ids of the builds the modules of a project were built or released from.
+    pub async fn module_build_ids(
+        &self,
+        project_id: i64,
+    ) -> Result<std::collections::HashSet<i64>> {
+        Ok(self
+            .list_modules(project_id)
+            .await?
+            .into_iter()
+            .filter(|m| m.state != "failed")
+            .flat_map(|m| m.groups.into_iter().flatten())
+            .collect())
+    }
+
     /// The newest version of `name:stream` in a project.
     pub async fn latest_module_version(
         &self,
