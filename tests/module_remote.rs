@@ -266,6 +266,15 @@ fn module_builds_in_order_releases_and_installs() {
         "{repofile}"
     );
     assert!(!repofile.contains("module_hotfixes"), "{repofile}");
+    let missing = env
+        .client
+        .get(format!(
+            "{}/coprs/{}/stack/module_repo/{release}/stack-1-999.repo",
+            env.url, alice.username
+        ))
+        .send()
+        .unwrap();
+    assert_eq!(missing.status().as_u16(), 404);
     let tmp = tempfile::tempdir().unwrap();
     let reposdir: PathBuf = tmp.path().join("repos.d");
     std::fs::create_dir_all(&reposdir).unwrap();

@@ -409,6 +409,11 @@ pub fn app(state: AppState) -> Router {
     );
     r = route(
         r,
+        "/coprs/g/{group}/{project}/module_repo/{release}/{file}",
+        g(modules::group_repo_file),
+    );
+    r = route(
+        r,
         "/coprs/{owner}/{project}/repo/{release}/{file}",
         g(hosting::repo_file),
     );

@@ -813,6 +813,18 @@ pub async fn repo_file(
     }
 }
 
+/// `GET /coprs/g/{group}/{project}/module_repo/{release}/{name}-{stream}-{version}.repo`.
+pub async fn group_repo_file(
+    State(st): State<AppState>,
+    Path((group, project, release, file)): Path<(String, String, String, String)>,
+) -> Response {
+    repo_file(
+        State(st),
+        Path((format!("@{group}"), project, release, file)),
+    )
+    .await
+}
+
 async fn render_module_repo(
     st: &AppState,
     owner: &str,
