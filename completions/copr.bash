@@ -2807,13 +2807,21 @@ _copr() {
             return 0
             ;;
         copr__subcmd__module__subcmd__build)
-            opts="-v -q -h -V --remote --resultdir --chroot --backend --out --verbose --quiet --output --no-color --help --version"
+            opts="-v -q -h -V --remote --nowait --poll-interval --config --resultdir --chroot --backend --out --verbose --quiet --output --no-color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --remote)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --poll-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2951,12 +2959,16 @@ _copr() {
             return 0
             ;;
         copr__subcmd__module__subcmd__release)
-            opts="-v -q -h --resultdir --chroot --name --stream --version --summary --description --license --api --profile --default-profile --filter --platform --no-platform --out --non-interactive --dry-run --verbose --quiet --output --no-color --help"
+            opts="-v -q -h --config --resultdir --chroot --name --stream --version --summary --description --license --api --profile --default-profile --filter --platform --no-platform --out --non-interactive --dry-run --verbose --quiet --output --no-color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --resultdir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

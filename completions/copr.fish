@@ -678,6 +678,7 @@ complete -c copr -n "__fish_copr_using_subcommand module; and not __fish_seen_su
 complete -c copr -n "__fish_copr_using_subcommand module; and not __fish_seen_subcommand_from release build validate list help" -f -a "validate" -d 'Check modulemd files (modulemd v2, modulemd-defaults v1); errors name their line'
 complete -c copr -n "__fish_copr_using_subcommand module; and not __fish_seen_subcommand_from release build validate list help" -f -a "list" -d 'List the modules released from a result directory'
 complete -c copr -n "__fish_copr_using_subcommand module; and not __fish_seen_subcommand_from release build validate list help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l config -d 'copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url [default: ~/.config/copr]' -r -F
 complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l resultdir -d 'Local result directory of `copr build` to release the module from' -r -F
 complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l chroot -d 'Chroot to release for (repeatable); default: every chroot with successful builds' -r
 complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l name -d 'Module name' -r
@@ -701,7 +702,9 @@ complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcom
 complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -s q -l quiet -d 'Print only errors'
 complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
 complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l remote -d 'Build on a copr server in this project instead of locally (not available yet)' -r
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l remote -d 'Build on a copr server in this project instead of locally: the server builds the components group by group and releases the module into the project\'s repositories' -r
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l poll-interval -d 'With --remote: seconds between status checks while watching' -r
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l config -d 'copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url [default: ~/.config/copr]' -r -F
 complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l resultdir -d 'Result directory for the component builds and the module' -r -F
 complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l chroot -d 'Chroot to build in; default: the host chroot' -r
 complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l backend -d 'Buildroot backend; default: mock when installed, else sandbox' -r -f -a "sandbox\t'The host\'s rpmbuild inside bubblewrap; builds for the host (`host-<arch>`)'
@@ -709,6 +712,7 @@ mock\t'mock with a Copr-style config (Fedora/EL hosts with mock installed)'"
 complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l out -d 'Also write the released documents to this file' -r -F
 complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
 json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l nowait -d 'With --remote: submit and return without watching the component builds'
 complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
 complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -s q -l quiet -d 'Print only errors'
 complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'

@@ -1221,10 +1221,12 @@ pub enum ModuleCommand {
 #[derive(Debug, Args)]
 #[command(disable_version_flag = true)]
 pub struct ModuleReleaseArgs {
-    /// Project on a copr server, `[OWNER/]PROJECT` (remote releases are not available yet; use
-    /// --resultdir).
+    /// Project on a copr server, `[OWNER/]PROJECT`: release from its latest successful builds.
     #[arg(value_name = "[OWNER/]PROJECT", required_unless_present = "resultdir")]
     pub project: Option<String>,
+
+    #[command(flatten)]
+    pub remote_args: RemoteArgs,
 
     /// Local result directory of `copr build` to release the module from.
     #[arg(long, value_name = "DIR", conflicts_with = "project")]
@@ -1305,9 +1307,21 @@ pub struct ModuleBuildArgs {
     #[arg(value_name = "MODULEMD.yaml")]
     pub modulemd: std::path::PathBuf,
 
-    /// Build on a copr server in this project instead of locally (not available yet).
+    /// Build on a copr server in this project instead of locally: the server builds the
+    /// components group by group and releases the module into the project's repositories.
     #[arg(long, value_name = "[OWNER/]PROJECT")]
     pub remote: Option<String>,
+
+    /// With --remote: submit and return without watching the component builds.
+    #[arg(long, requires = "remote")]
+    pub nowait: bool,
+
+    /// With --remote: seconds between status checks while watching.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5, requires = "remote")]
+    pub poll_interval: u64,
+
+    #[command(flatten)]
+    pub remote_args: RemoteArgs,
 
     /// Result directory for the component builds and the module.
     #[arg(long, value_name = "DIR", default_value = "copr-results")]

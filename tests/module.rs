@@ -310,11 +310,18 @@ fn release_errors_are_actionable() {
             "x",
             "--stream",
             "y",
+            "--config",
         ])
+        .arg(tmp.path().join("missing-copr.conf"))
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--resultdir"));
+    // The remote form needs a server configuration; copr-cli's exit code for that is 6.
+    assert_eq!(out.status.code(), Some(6));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("missing-copr.conf") && err.contains("hint:"),
+        "{err}"
+    );
 }
 
 /// The interactive release: name, stream and checkboxes answered through a pseudo-terminal

@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod logs;
+mod modules;
 pub mod names;
 pub mod repro;
 pub mod submit;

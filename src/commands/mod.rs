@@ -46,6 +46,7 @@ mod srpm;
 mod build_remote;
 mod follow;
 mod module;
+mod module_remote;
 mod repro;
 
 /// Run the parsed command line; returns the exit status for a completed run.

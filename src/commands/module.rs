@@ -10,7 +10,7 @@ use crate::cli::{
 };
 use crate::error::{CliError, ExitStatus};
 use crate::module::release::{self, Platform, ReleaseSpec, Released};
-use crate::module::results::{self, ChrootBuilds};
+use crate::module::results;
 use crate::module::{ModuleError, parse_index};
 
 pub fn run(global: &GlobalArgs, args: ModuleArgs) -> Result<ExitStatus, CliError> {
@@ -97,20 +97,13 @@ fn line_prefix(d: &crate::module::Diagnostic) -> String {
 }
 
 /// Whether prompts can be shown: stdin and stderr are terminals.
-fn can_prompt(args_non_interactive: bool) -> bool {
+pub(super) fn can_prompt(args_non_interactive: bool) -> bool {
     !args_non_interactive && std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }
 
 fn release_cmd(global: &GlobalArgs, args: ModuleReleaseArgs) -> Result<ExitStatus, CliError> {
     let Some(resultdir) = args.resultdir.clone() else {
-        let project = args.project.as_deref().unwrap_or_default();
-        return Err(CliError::new(
-            ExitStatus::Args,
-            anyhow::anyhow!(
-                "releasing a module of the remote project `{project}` is not supported yet"
-            ),
-        )
-        .with_hint("release from local builds with `copr module release --resultdir DIR`"));
+        return super::module_remote::release(global, &args);
     };
     if !resultdir.is_dir() {
         return Err(CliError::new(
@@ -137,7 +130,13 @@ fn release_cmd(global: &GlobalArgs, args: ModuleReleaseArgs) -> Result<ExitStatu
         .collect::<Result<Vec<_>, _>>()
         .map_err(cli_error)?;
     let interactive = can_prompt(args.non_interactive);
-    let mut spec = resolve_spec(&args, &resultdir, &chroots, interactive)?;
+    let default_name = resultdir
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "module".into());
+    let packages: Vec<String> = chroots.iter().flat_map(|c| c.binary_names()).collect();
+    let mut spec = resolve_spec(&args, default_name, packages, interactive)?;
     let now = time::OffsetDateTime::now_utc();
     if args.dry_run {
         let preview = release::preview(&resultdir, &chroots, &spec, now).map_err(cli_error)?;
@@ -236,21 +235,21 @@ fn finish_release(
     Ok(ExitStatus::Success)
 }
 
-fn prompt_err(e: dialoguer::Error) -> CliError {
+pub(super) fn prompt_err(e: dialoguer::Error) -> CliError {
     CliError::new(ExitStatus::Generic, anyhow::anyhow!("prompt failed: {e}"))
 }
 
 /// Turn flags (and answers to prompts for what they leave open) into a release spec.
-fn resolve_spec(
+/// `packages`: the binary packages the builds produced; `default_name`: the module name offered.
+pub(super) fn resolve_spec(
     args: &ModuleReleaseArgs,
-    resultdir: &Path,
-    chroots: &[ChrootBuilds],
+    default_name: String,
+    mut packages: Vec<String>,
     interactive: bool,
 ) -> Result<ReleaseSpec, CliError> {
     use dialoguer::{Confirm, Input, MultiSelect, Select};
     let term = console::Term::stderr();
     let theme = dialoguer::theme::SimpleTheme;
-    let mut packages: Vec<String> = chroots.iter().flat_map(|c| c.binary_names()).collect();
     packages.sort();
     packages.dedup();
 
@@ -269,11 +268,6 @@ fn resolve_spec(
             .map_err(prompt_err)
     };
 
-    let default_name = resultdir
-        .canonicalize()
-        .ok()
-        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .unwrap_or_else(|| "module".into());
     let name = match (&args.name, interactive) {
         (Some(n), _) => n.clone(),
         (None, true) => ask_text("Module name", default_name)?,
@@ -436,14 +430,8 @@ fn resolve_spec(
 
 fn build_cmd(global: &GlobalArgs, args: ModuleBuildArgs) -> Result<ExitStatus, CliError> {
     use crate::module::build;
-    if let Some(project) = &args.remote {
-        return Err(CliError::new(
-            ExitStatus::Args,
-            anyhow::anyhow!(
-                "building a module in the remote project `{project}` is not supported yet"
-            ),
-        )
-        .with_hint("leave out --remote to build the module locally"));
+    if args.remote.is_some() {
+        return super::module_remote::build(global, &args);
     }
     let file = &args.modulemd;
     let text = fs_err::read_to_string(file).map_err(|e| CliError::new(ExitStatus::Args, e))?;

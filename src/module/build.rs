@@ -387,6 +387,40 @@ pub fn build_groups(
 /// The release spec of a built module: its own metadata, and the sources the components were
 /// built from.
 pub fn release_spec(plan: &BuildPlan, built: &[BuiltComponent]) -> ReleaseSpec {
+    let built: Vec<BuiltSource> = built
+        .iter()
+        .map(|b| BuiltSource {
+            plan: &b.plan,
+            package: b
+                .report
+                .package
+                .clone()
+                .unwrap_or_else(|| b.plan.name.clone()),
+            binaries: b
+                .report
+                .chroots
+                .iter()
+                .flat_map(|c| &c.packages)
+                .filter(|p| p.nevra.arch != "src")
+                .map(|p| p.nevra.name.clone())
+                .collect(),
+        })
+        .collect();
+    release_spec_from(plan, &built)
+}
+
+/// A built component as a release sees it, wherever it was built.
+#[derive(Debug, Clone)]
+pub struct BuiltSource<'a> {
+    pub plan: &'a ComponentPlan,
+    /// The source package name.
+    pub package: String,
+    /// Names of the binary packages it produced.
+    pub binaries: Vec<String>,
+}
+
+/// [`release_spec`] of components built anywhere (locally or by a server's builders).
+pub fn release_spec_from(plan: &BuildPlan, built: &[BuiltSource]) -> ReleaseSpec {
     let s = &plan.stream;
     let list = |l: &Option<super::modulemd::RpmList>| -> Vec<String> {
         l.as_ref()
@@ -426,14 +460,9 @@ pub fn release_spec(plan: &BuildPlan, built: &[BuiltComponent]) -> ReleaseSpec {
         .unwrap_or(Platform::None);
     let mut sources = BTreeMap::new();
     for b in built {
-        let package = b
-            .report
-            .package
-            .clone()
-            .unwrap_or_else(|| b.plan.name.clone());
         let c = &b.plan.component;
         sources.insert(
-            package,
+            b.package.clone(),
             ComponentSource {
                 repository: Some(b.plan.repository.clone()),
                 git_ref: b.plan.git_ref.clone(),
@@ -448,11 +477,9 @@ pub fn release_spec(plan: &BuildPlan, built: &[BuiltComponent]) -> ReleaseSpec {
         .iter()
         .filter(|b| b.plan.component.buildonly == Some(true))
     {
-        for c in &b.report.chroots {
-            for p in &c.packages {
-                if p.nevra.arch != "src" && !filter.contains(&p.nevra.name) {
-                    filter.push(p.nevra.name.clone());
-                }
+        for name in &b.binaries {
+            if !filter.contains(name) {
+                filter.push(name.clone());
             }
         }
     }

@@ -163,32 +163,9 @@ pub fn scan_chroot(resultdir: &Path, chroot: &str) -> Result<ChrootBuilds, Modul
     }
     let mut builds = Vec::new();
     for (package, (id, bdir)) in latest {
-        let mut rpms = Vec::new();
-        let mut srpm = None;
-        let mut files: Vec<PathBuf> = fs_err::read_dir(&bdir)?
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "rpm"))
-            .collect();
-        files.sort();
-        for f in files {
-            let info = RpmInfo::read(&f)?;
-            if info.is_source() {
-                srpm = Some(info);
-            } else {
-                rpms.push(info);
-            }
+        if let Some(b) = read_build(id, &package, &bdir)? {
+            builds.push(b);
         }
-        if rpms.is_empty() {
-            continue;
-        }
-        builds.push(BuildResult {
-            id,
-            package,
-            dir: bdir,
-            rpms,
-            srpm,
-        });
     }
     builds.sort_by_key(|b| b.id);
     if builds.is_empty() {
@@ -202,4 +179,34 @@ pub fn scan_chroot(resultdir: &Path, chroot: &str) -> Result<ChrootBuilds, Modul
         dir,
         builds,
     })
+}
+
+/// The packages of one build directory; `None` when it holds no binary RPM.
+pub fn read_build(id: u64, package: &str, dir: &Path) -> Result<Option<BuildResult>, ModuleError> {
+    let mut rpms = Vec::new();
+    let mut srpm = None;
+    let mut files: Vec<PathBuf> = fs_err::read_dir(dir)?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "rpm"))
+        .collect();
+    files.sort();
+    for f in files {
+        let info = RpmInfo::read(&f)?;
+        if info.is_source() {
+            srpm = Some(info);
+        } else {
+            rpms.push(info);
+        }
+    }
+    if rpms.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(BuildResult {
+        id,
+        package: package.to_string(),
+        dir: dir.to_path_buf(),
+        rpms,
+        srpm,
+    }))
 }

@@ -715,7 +715,7 @@ pub async fn perm_request(
 
 const SOURCE_TYPES: &[&str] = &["scm", "pypi", "rubygems", "custom", "distgit"];
 
-fn check_clone_url(url: &str) -> ApiResult<()> {
+pub fn check_clone_url(url: &str) -> ApiResult<()> {
     let ok = [
         "https://",
         "http://",

@@ -183,6 +183,14 @@ pub async fn compose(
         TaskKey::Chroot(_, chroot) => chroot_job(st, &b, chroot).await?,
     };
     job.backend = backend;
+    // Macros every task of the build defines (a module's `buildopts: rpms: macros`).
+    if let Some(m) = b.source_json.get("macros").and_then(|m| m.as_object()) {
+        for (k, v) in m {
+            if let Some(v) = v.as_str() {
+                job.macros.insert(k.clone(), v.to_string());
+            }
+        }
+    }
     job.timeout = b.timeout.max(1) as u64;
     job.enable_net = b.options.enable_net;
     job.project = Some(ProjectRef {
@@ -217,6 +225,7 @@ fn source_job(b: &Build) -> Result<JobSpec, String> {
                 Some("tito") => SrpmMethod::Tito,
                 Some("tito_test") => SrpmMethod::TitoTest,
                 Some("make_srpm") => SrpmMethod::MakeSrpm,
+                Some("rpmbuild") => SrpmMethod::Rpmbuild,
                 Some(other) => return Err(format!("unknown SRPM build method `{other}`")),
             };
             (

@@ -15,6 +15,7 @@ pub mod hosting;
 pub mod input;
 pub mod keys;
 pub mod model;
+pub mod modules;
 pub mod names;
 pub mod pools;
 pub mod publish;
@@ -390,6 +391,29 @@ pub fn app(state: AppState) -> Router {
     r = route(r, "/api_3/monitor", g(api::monitor));
     r = route(
         r,
+        "/api_3/module/build/{owner}/{project}",
+        w(modules::build).layer(DefaultBodyLimit::max(input::MAX_BODY)),
+    );
+    r = route(
+        r,
+        "/api_3/module/release/{owner}/{project}",
+        w(modules::release_endpoint),
+    );
+    r = route(r, "/api_3/module/list", g(modules::list));
+    r = route(r, "/api_3/module/packages", g(modules::packages));
+    r = route(r, "/api_3/module/{id}", g(modules::get_one));
+    r = route(
+        r,
+        "/coprs/{owner}/{project}/module_repo/{release}/{file}",
+        g(modules::repo_file),
+    );
+    r = route(
+        r,
+        "/coprs/g/{group}/{project}/module_repo/{release}/{file}",
+        g(modules::group_repo_file),
+    );
+    r = route(
+        r,
         "/coprs/{owner}/{project}/repo/{release}/{file}",
         g(hosting::repo_file),
     );
@@ -452,6 +476,7 @@ impl Server {
             tracing::info!("{recovered} accepted result(s) queued for publishing again");
         }
         dispatch::start(&state).await?;
+        modules::resume(&state).await;
         Ok(Server {
             state,
             listener,

@@ -514,6 +514,8 @@ async fn prune_candidates(
         .await?;
     let in_job: HashSet<i64> = requests.iter().map(|r| r.build_id).collect();
     let queued = queued_builds(shared, repo);
+    // Builds a module was built or released from stay: its artifacts must remain installable.
+    let held = shared.store.module_build_ids(repo.project_id).await?;
     let now = super::model::now();
     let failed_age = shared.config.keep_failed_days as i64 * 86400;
     let mut by_package: BTreeMap<String, Vec<&super::store::ChrootBuildRow>> = BTreeMap::new();
@@ -541,6 +543,7 @@ async fn prune_candidates(
         for r in &rows {
             if in_job.contains(&r.build_id)
                 || queued.contains(&r.build_id)
+                || held.contains(&r.build_id)
                 || kept.contains(&r.build_id)
                 || !r.state.is_finished()
             {

@@ -415,6 +415,28 @@ ALTER TABLE build_chroots ADD COLUMN claimed BIGINT;
 ALTER TABLE build_chroots ADD COLUMN job TEXT;
 "#,
     },
+    Migration {
+        version: 20,
+        name: "modules",
+        sql: r#"
+CREATE TABLE modules (
+    id {ID},
+    project_id BIGINT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    stream TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    state TEXT NOT NULL,
+    reason TEXT,
+    document TEXT NOT NULL,
+    groups TEXT NOT NULL,
+    submitter TEXT NOT NULL,
+    created_on BIGINT NOT NULL,
+    released_on BIGINT,
+    UNIQUE (project_id, name, stream, version)
+);
+CREATE INDEX modules_state ON modules (state);
+"#,
+    },
 ];
 
 /// Pagination and ordering of a list request.
@@ -551,12 +573,15 @@ impl Store {
             )
             .execute(&mut *tx)
             .await?;
-            let current: Option<i64> =
-                sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations")
-                    .fetch_one(&mut *tx)
-                    .await?;
-            let current = current.unwrap_or(0);
-            for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+            // Every migration not applied yet, in version order: a migration numbered below
+            // one already applied (merged from a parallel line of work) still runs.
+            let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
+                .fetch_all(&mut *tx)
+                .await?;
+            let mut pending: Vec<&Migration> =
+                MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)).collect();
+            pending.sort_by_key(|m| m.version);
+            for m in pending {
                 let (id, blob) = if pg {
                     ("BIGSERIAL PRIMARY KEY", "BYTEA")
                 } else {
@@ -1650,6 +1675,11 @@ impl Store {
 #[path = "store_tasks.rs"]
 mod tasks;
 pub use tasks::{BuilderRow, ClaimFilter, StaleOutcome, TaskKey, TaskRow};
+
+// Modules of projects, likewise in their own file.
+#[path = "store_modules.rs"]
+mod modules_store;
+pub use modules_store::{ModuleRow, NewModule};
 
 /// A database URL with any password replaced, for messages.
 pub fn redact_url(url: &str) -> String {
