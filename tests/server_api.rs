@@ -886,7 +886,14 @@ fn api_shapes_errors_and_pagination() {
     assert_eq!(b["is_background"], true);
     assert_eq!(b["repo_url"], format!("{}/results/alice/p", server.url));
     let id = b["id"].as_i64().unwrap();
-    let (_, cfg) = h.get(&server.api(&format!("build/source-build-config/{id}")));
+    // List rows come from the list query; each equals the build's own view.
+    for it in items {
+        let (s, one) = h.get(&server.api(&format!("build/{}", it["id"])));
+        assert_eq!(s, 200);
+        assert_eq!(&one, it);
+    }
+    let (cfg_s, cfg) = h.get(&server.api(&format!("build/source-build-config/{id}")));
+    assert_eq!(cfg_s, 200);
     assert_eq!(cfg["timeout"], 100);
     assert_eq!(cfg["source_type"], "link");
     let (_, sc) = h.get(&server.api(&format!("build/source-chroot/{id}")));

@@ -319,6 +319,79 @@ both_backends! {
         assert_eq!(canceled.iter().map(|b| b.id).collect::<Vec<_>>(), [ids[1]]);
     }
 
+    /// Build-list summaries equal the full builds (every rendered field, chroot names in order)
+    /// for every filter, order, direction, limit and offset, after state changes and deletes.
+    fn build_summaries_match_full_builds(store, _url) {
+        let a = user(&store, "alice").await;
+        let all = ["epel-9-x86_64", "fedora-42-x86_64", "host-x86_64"];
+        let p = project(&store, &a, "one", &all).await;
+        let other = project(&store, &a, "two", &all).await;
+        let mut batch = Vec::new();
+        for i in 0..30 {
+            // Chroot subsets vary, and are given out of order.
+            let chroots: Vec<&str> = match i % 3 {
+                0 => vec!["host-x86_64", "epel-9-x86_64"],
+                1 => vec!["fedora-42-x86_64"],
+                _ => vec!["host-x86_64", "fedora-42-x86_64", "epel-9-x86_64"],
+            };
+            let mut nb = new_build(&p, &chroots, BatchPlacement::None);
+            if i % 4 == 0 {
+                nb.package_name = Some("other".into());
+            }
+            if i % 7 == 0 {
+                nb.package_name = None;
+                nb.is_background = true;
+            }
+            batch.push(nb);
+        }
+        let ids = store.insert_builds(&batch).await.unwrap();
+        store.create_build(&new_build(&other, &["host-x86_64"], BatchPlacement::None)).await.unwrap();
+        store.cancel_build(ids[3]).await.unwrap();
+        store.set_source_state(ids[4], State::Failed).await.unwrap();
+        store.set_source_state(ids[5], State::Succeeded).await.unwrap();
+        store.set_chroot_state(ids[5], "host-x86_64", State::Running, None).await.unwrap();
+        store.set_source_state(ids[6], State::Running).await.unwrap();
+        store.set_source_state(ids[8], State::Succeeded).await.unwrap();
+        for c in ["epel-9-x86_64", "fedora-42-x86_64", "host-x86_64"] {
+            store.set_chroot_state(ids[8], c, State::Succeeded, None).await.unwrap();
+        }
+        store.delete_builds(&[ids[9], ids[10]]).await.unwrap();
+
+        let mut checked = 0;
+        for package in [None, Some("hello"), Some("other"), Some("nothing")] {
+            for state in [None, Some(State::Pending), Some(State::Canceled), Some(State::Succeeded)] {
+                for order in ["id", "submitted_on"] {
+                    for desc in [false, true] {
+                        for (limit, offset) in [(None, 0), (Some(7), 0), (Some(7), 5), (Some(100), 26), (Some(3), 1000)] {
+                            let pg = Page { limit, offset, order, desc };
+                            let full = store.list_builds(p.id, package, state, &pg).await.unwrap();
+                            let sums = store.list_build_summaries(p.id, package, state, &pg).await.unwrap();
+                            assert_eq!(sums.len(), full.len(), "{package:?} {state:?} {order} {desc} {limit:?} {offset}");
+                            for (s, b) in sums.iter().zip(&full) {
+                                let names: Vec<&str> = b.chroots.iter().map(|c| c.name.as_str()).collect();
+                                let snames: Vec<&str> = s.chroots.iter().map(String::as_str).collect();
+                                assert_eq!(
+                                    (s.id, s.state, &s.project_dirname, &s.package_name, &s.package_version,
+                                     &s.srpm_url, &s.submitter, s.submitted_on, s.started_on, s.ended_on,
+                                     s.is_background, snames),
+                                    (b.id, b.state, &b.project_dirname, &b.package_name, &b.package_version,
+                                     &b.srpm_url, &b.submitter, b.submitted_on, b.started_on, b.ended_on,
+                                     b.is_background, names),
+                                );
+                                checked += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 500, "{checked}");
+        let pending = store.list_build_summaries(p.id, None, Some(State::Succeeded), &page(None, 0, false)).await.unwrap();
+        assert_eq!(pending.iter().map(|s| s.id).collect::<Vec<_>>(), [ids[8]]);
+        let first = store.list_build_summaries(p.id, None, None, &page(Some(1), 0, false)).await.unwrap();
+        assert_eq!(first[0].chroots, ["epel-9-x86_64", "host-x86_64"]);
+    }
+
     /// The build state machine: source, then chroots; cancel only while unfinished.
     fn build_state_machine(store, _url) {
         let a = user(&store, "alice").await;

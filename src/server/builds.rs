@@ -532,14 +532,17 @@ pub async fn list(State(st): State<AppState>, input: Input) -> ApiResult<Respons
     let package = input.str("packagename").filter(|s| !s.is_empty());
     let builds = st
         .store
-        .list_builds(p.id, package.as_deref(), state, &page)
+        .list_build_summaries(p.id, package.as_deref(), state, &page)
         .await?;
     #[derive(serde::Serialize)]
     struct ListOut<'a> {
         items: Vec<render::BuildOut<'a>>,
         meta: Value,
     }
-    let items = builds.iter().map(|b| render::build_out(&st, b)).collect();
+    let items = builds
+        .iter()
+        .map(|b| render::build_summary_out(&st, &p, b))
+        .collect();
     Ok(axum::Json(ListOut { items, meta }).into_response())
 }
 

@@ -292,6 +292,25 @@ pub struct BuildChroot {
     pub status_reason: Option<String>,
 }
 
+/// One line of a build list: the columns `GET build/list` renders, without the source
+/// description, options and per-chroot states that only a single build's views need.
+#[derive(Debug, Clone)]
+pub struct BuildSummary {
+    pub id: i64,
+    pub state: State,
+    pub project_dirname: String,
+    pub package_name: Option<String>,
+    pub package_version: Option<String>,
+    pub srpm_url: Option<String>,
+    pub submitter: String,
+    pub submitted_on: i64,
+    pub started_on: Option<i64>,
+    pub ended_on: Option<i64>,
+    pub is_background: bool,
+    /// Chroot names, sorted.
+    pub chroots: Vec<String>,
+}
+
 /// What a new build is made of.
 #[derive(Debug, Clone)]
 pub struct NewBuild {

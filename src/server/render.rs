@@ -106,6 +106,29 @@ pub fn build_out<'a>(st: &AppState, b: &'a Build) -> BuildOut<'a> {
     }
 }
 
+/// The Build shape of one build-list row; the same bytes as [`build_out`] of the full build.
+pub fn build_summary_out<'a>(st: &AppState, p: &'a Project, b: &'a BuildSummary) -> BuildOut<'a> {
+    BuildOut {
+        id: b.id,
+        state: b.state.name(),
+        projectname: &p.name,
+        ownername: &p.ownername,
+        project_dirname: &b.project_dirname,
+        repo_url: format!("{}/{}/{}", st.results_url, p.ownername, b.project_dirname),
+        source_package: SourcePackage {
+            name: b.package_name.as_deref(),
+            version: b.package_version.as_deref(),
+            url: b.srpm_url.as_deref(),
+        },
+        submitted_on: b.submitted_on,
+        started_on: b.started_on,
+        ended_on: b.ended_on,
+        submitter: &b.submitter,
+        chroots: b.chroots.iter().map(String::as_str).collect(),
+        is_background: b.is_background,
+    }
+}
+
 pub fn build(st: &AppState, b: &Build) -> Value {
     serde_json::to_value(build_out(st, b)).unwrap_or(Value::Null)
 }
