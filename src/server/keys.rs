@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::repo::keys::{KeyAlgorithm, KeyError as RepoKeyError, KeyStore};
+use crate::repo::keys::{KeyError as RepoKeyError, KeyStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -19,12 +19,9 @@ pub enum KeyError {
     },
 }
 
-/// The store of project keys under `keys_dir`. RSA 3072: verified by every rpm (EL 8 included)
-/// and much faster to generate than 4096.
+/// The store of project keys under `keys_dir` (RSA 3072, as for local builds).
 pub fn key_store(keys_dir: &Path) -> KeyStore {
-    let mut store = KeyStore::new(keys_dir);
-    store.algorithm = KeyAlgorithm::Rsa3072;
-    store
+    KeyStore::new(keys_dir)
 }
 
 /// Create the project's key (kept when it exists) and publish its public half.
