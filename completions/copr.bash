@@ -473,7 +473,7 @@ _copr() {
 
     case "${cmd}" in
         copr)
-            opts="-v -q -h -V --verbose --quiet --output --no-color --help --version completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module monitor new-api-token list-package-names delete-package reset-package repro builder help"
+            opts="-v -q -h -V --verbose --quiet --output --no-color --help --version build srpm mock-config createrepo key sign module serve builder whoami new-api-token list get create modify delete fork regenerate-repos list-builds status watch-build cancel delete-build download-build repro monitor list-chroots get-chroot edit-chroot list-packages list-package-names get-package add-package-scm edit-package-scm delete-package reset-package build-package buildscm bench completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1555,7 +1555,7 @@ _copr() {
             return 0
             ;;
         copr__subcmd__help)
-            opts="completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module monitor new-api-token list-package-names delete-package reset-package repro builder help"
+            opts="build srpm mock-config createrepo key sign module serve builder whoami new-api-token list get create modify delete fork regenerate-repos list-builds status watch-build cancel delete-build download-build repro monitor list-chroots get-chroot edit-chroot list-packages list-package-names get-package add-package-scm edit-package-scm delete-package reset-package build-package buildscm bench completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

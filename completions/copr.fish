@@ -31,16 +31,17 @@ complete -c copr -n "__fish_copr_needs_command" -s q -l quiet -d 'Print only err
 complete -c copr -n "__fish_copr_needs_command" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
 complete -c copr -n "__fish_copr_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c copr -n "__fish_copr_needs_command" -s V -l version -d 'Print version'
-complete -c copr -n "__fish_copr_needs_command" -f -a "completions" -d 'Print a shell completion script to stdout'
-complete -c copr -n "__fish_copr_needs_command" -f -a "createrepo" -d 'Write rpm-md repository metadata (repodata/) for a directory of RPMs'
-complete -c copr -n "__fish_copr_needs_command" -f -a "key" -d 'Generate and export OpenPGP signing keys'
-complete -c copr -n "__fish_copr_needs_command" -f -a "sign" -d 'Add OpenPGP header signatures to RPM packages in place (like `rpmsign --addsign`)'
-complete -c copr -n "__fish_copr_needs_command" -f -a "bench" -d 'Benchmarks against the tools users would pick instead (createrepo_c, rpmsign)'
 complete -c copr -n "__fish_copr_needs_command" -f -a "build" -d 'Build RPMs from a spec directory, spec file, SRPM, URL or git repository in an isolated buildroot'
 complete -c copr -n "__fish_copr_needs_command" -f -a "srpm" -d 'Make only the source RPM from a spec directory, spec file, URL or git repository'
 complete -c copr -n "__fish_copr_needs_command" -f -a "mock-config" -d 'Print the mock config a build in CHROOT would use (as Copr\'s builder writes it)'
+complete -c copr -n "__fish_copr_needs_command" -f -a "createrepo" -d 'Write rpm-md repository metadata (repodata/) for a directory of RPMs'
+complete -c copr -n "__fish_copr_needs_command" -f -a "key" -d 'Generate and export OpenPGP signing keys'
+complete -c copr -n "__fish_copr_needs_command" -f -a "sign" -d 'Add OpenPGP header signatures to RPM packages in place (like `rpmsign --addsign`)'
+complete -c copr -n "__fish_copr_needs_command" -f -a "module" -d 'Release a module from builds, build a module from modulemd, or check modulemd files'
 complete -c copr -n "__fish_copr_needs_command" -f -a "serve" -d 'Run the build service (Copr API v3 compatible), or manage its users with `serve admin`'
+complete -c copr -n "__fish_copr_needs_command" -f -a "builder" -d 'Run a build machine for `copr serve`: take tasks, build them, upload the results'
 complete -c copr -n "__fish_copr_needs_command" -f -a "whoami" -d 'Print the user name the configured API token belongs to'
+complete -c copr -n "__fish_copr_needs_command" -f -a "new-api-token" -d 'Get a new API token and save it in the configuration file (the old token stops working)'
 complete -c copr -n "__fish_copr_needs_command" -f -a "list" -d 'List the projects of a user or @group (default: yourself)'
 complete -c copr -n "__fish_copr_needs_command" -f -a "get" -d 'Show one project'
 complete -c copr -n "__fish_copr_needs_command" -f -a "create" -d 'Create a project'
@@ -50,140 +51,27 @@ complete -c copr -n "__fish_copr_needs_command" -f -a "fork" -d 'Fork a project 
 complete -c copr -n "__fish_copr_needs_command" -f -a "regenerate-repos" -d 'Regenerate the repository metadata of a project'
 complete -c copr -n "__fish_copr_needs_command" -f -a "list-builds" -d 'List the builds of a project'
 complete -c copr -n "__fish_copr_needs_command" -f -a "status" -d 'Print the state of a build'
+complete -c copr -n "__fish_copr_needs_command" -f -a "watch-build" -d 'Follow builds until they finish; exits 4 if one failed or was canceled'
 complete -c copr -n "__fish_copr_needs_command" -f -a "cancel" -d 'Cancel an unfinished build'
 complete -c copr -n "__fish_copr_needs_command" -f -a "delete-build" -d 'Delete finished builds'
-complete -c copr -n "__fish_copr_needs_command" -f -a "watch-build" -d 'Follow builds until they finish; exits 4 if one failed or was canceled'
 complete -c copr -n "__fish_copr_needs_command" -f -a "download-build" -d 'Download the results of a build into a local directory, one subdirectory per chroot'
+complete -c copr -n "__fish_copr_needs_command" -f -a "repro" -d 'Run a remote build\'s task again locally, from the job spec its builder ran'
+complete -c copr -n "__fish_copr_needs_command" -f -a "monitor" -d 'Show the latest build of every package in every chroot of a project'
 complete -c copr -n "__fish_copr_needs_command" -f -a "list-chroots" -d 'List the chroots the server offers'
 complete -c copr -n "__fish_copr_needs_command" -f -a "get-chroot" -d 'Show the settings of one chroot of a project'
 complete -c copr -n "__fish_copr_needs_command" -f -a "edit-chroot" -d 'Change the settings of one chroot of a project'
 complete -c copr -n "__fish_copr_needs_command" -f -a "list-packages" -d 'List the packages of a project'
+complete -c copr -n "__fish_copr_needs_command" -f -a "list-package-names" -d 'Print the names of a project\'s packages, one per line'
 complete -c copr -n "__fish_copr_needs_command" -f -a "get-package" -d 'Show one package of a project'
 complete -c copr -n "__fish_copr_needs_command" -f -a "add-package-scm" -d 'Add a package built from a Git or SVN repository'
 complete -c copr -n "__fish_copr_needs_command" -f -a "edit-package-scm" -d 'Change the source or settings of an SCM package; options not given are left unchanged'
-complete -c copr -n "__fish_copr_needs_command" -f -a "build-package" -d 'Build a package of a project from its stored source settings'
-complete -c copr -n "__fish_copr_needs_command" -f -a "buildscm" -d 'Build from a Git or SVN repository'
-complete -c copr -n "__fish_copr_needs_command" -f -a "module" -d 'Release a module from builds, build a module from modulemd, or check modulemd files'
-complete -c copr -n "__fish_copr_needs_command" -f -a "monitor" -d 'Show the latest build of every package in every chroot of a project'
-complete -c copr -n "__fish_copr_needs_command" -f -a "new-api-token" -d 'Get a new API token and save it in the configuration file (the old token stops working)'
-complete -c copr -n "__fish_copr_needs_command" -f -a "list-package-names" -d 'Print the names of a project\'s packages, one per line'
 complete -c copr -n "__fish_copr_needs_command" -f -a "delete-package" -d 'Delete a package and its builds from a project'
 complete -c copr -n "__fish_copr_needs_command" -f -a "reset-package" -d 'Forget a package\'s source settings (its builds stay)'
-complete -c copr -n "__fish_copr_needs_command" -f -a "repro" -d 'Run a remote build\'s task again locally, from the job spec its builder ran'
-complete -c copr -n "__fish_copr_needs_command" -f -a "builder" -d 'Run a build machine for `copr serve`: take tasks, build them, upload the results'
+complete -c copr -n "__fish_copr_needs_command" -f -a "build-package" -d 'Build a package of a project from its stored source settings'
+complete -c copr -n "__fish_copr_needs_command" -f -a "buildscm" -d 'Build from a Git or SVN repository'
+complete -c copr -n "__fish_copr_needs_command" -f -a "bench" -d 'Benchmarks against the tools users would pick instead (createrepo_c, rpmsign)'
+complete -c copr -n "__fish_copr_needs_command" -f -a "completions" -d 'Print a shell completion script to stdout'
 complete -c copr -n "__fish_copr_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c copr -n "__fish_copr_using_subcommand completions" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
-json\t'Machine-readable JSON on stdout'"
-complete -c copr -n "__fish_copr_using_subcommand completions" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
-complete -c copr -n "__fish_copr_using_subcommand completions" -s q -l quiet -d 'Print only errors'
-complete -c copr -n "__fish_copr_using_subcommand completions" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
-complete -c copr -n "__fish_copr_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c copr -n "__fish_copr_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c copr -n "__fish_copr_using_subcommand createrepo" -l workers -d 'Worker threads for reading, hashing and compressing (default: number of cores)' -r
-complete -c copr -n "__fish_copr_using_subcommand createrepo" -l compress -d 'Compression of the metadata files' -r -f -a "gz\t'gzip (`.xml.gz`), readable by every dnf and yum'
-zstd\t'zstd (`.xml.zst`), createrepo_c ≥ 1.0\'s default'"
-complete -c copr -n "__fish_copr_using_subcommand createrepo" -l sign-key -d 'Secret key file (secret.asc from `copr key generate`) to sign repomd.xml with; writes repodata/repomd.xml.asc' -r -F
-complete -c copr -n "__fish_copr_using_subcommand createrepo" -l modules -d 'A modules.yaml to publish as the `modules` metadata (default: DIR/modules.yaml if present)' -r -F
-complete -c copr -n "__fish_copr_using_subcommand createrepo" -l gpgkey -d 'Public key for the .repo file\'s gpgkey= (default: pubkey.gpg next to the --sign-key file)' -r -F
-complete -c copr -n "__fish_copr_using_subcommand createrepo" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
-json\t'Machine-readable JSON on stdout'"
-complete -c copr -n "__fish_copr_using_subcommand createrepo" -l update -d 'Reuse the metadata of packages whose location, size and mtime are unchanged since the last run (kept in repodata/.copr-cache); without a usable cache everything is regenerated'
-complete -c copr -n "__fish_copr_using_subcommand createrepo" -l repo-file -d 'Also write DIR/copr.repo, a dnf .repo file pointing at DIR with file:// URLs'
-complete -c copr -n "__fish_copr_using_subcommand createrepo" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
-complete -c copr -n "__fish_copr_using_subcommand createrepo" -s q -l quiet -d 'Print only errors'
-complete -c copr -n "__fish_copr_using_subcommand createrepo" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
-complete -c copr -n "__fish_copr_using_subcommand createrepo" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c copr -n "__fish_copr_using_subcommand createrepo" -s V -l version -d 'Print version'
-complete -c copr -n "__fish_copr_using_subcommand key; and not __fish_seen_subcommand_from generate export help" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
-json\t'Machine-readable JSON on stdout'"
-complete -c copr -n "__fish_copr_using_subcommand key; and not __fish_seen_subcommand_from generate export help" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
-complete -c copr -n "__fish_copr_using_subcommand key; and not __fish_seen_subcommand_from generate export help" -s q -l quiet -d 'Print only errors'
-complete -c copr -n "__fish_copr_using_subcommand key; and not __fish_seen_subcommand_from generate export help" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
-complete -c copr -n "__fish_copr_using_subcommand key; and not __fish_seen_subcommand_from generate export help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c copr -n "__fish_copr_using_subcommand key; and not __fish_seen_subcommand_from generate export help" -s V -l version -d 'Print version'
-complete -c copr -n "__fish_copr_using_subcommand key; and not __fish_seen_subcommand_from generate export help" -f -a "generate" -d 'Generate a signing key for a project: writes DIR/pubkey.gpg and DIR/secret.asc (0600)'
-complete -c copr -n "__fish_copr_using_subcommand key; and not __fish_seen_subcommand_from generate export help" -f -a "export" -d 'Print the armored public key of a secret key file to stdout (or write it with --out)'
-complete -c copr -n "__fish_copr_using_subcommand key; and not __fish_seen_subcommand_from generate export help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from generate" -l name -d 'Project the key belongs to, as OWNER/PROJECT (gives the user id `OWNER_PROJECT (copr) <OWNER#PROJECT@copr.local>`)' -r
-complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from generate" -l out -d 'Directory to write pubkey.gpg and secret.asc into (created if missing)' -r -F
-complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from generate" -l email -d 'E-mail address of the user id (default: OWNER#PROJECT@copr.local)' -r
-complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from generate" -l algorithm -d 'Key algorithm' -r -f -a "rsa4096\t'RSA 4096: verified by every rpm and GnuPG version'
-rsa3072\t'RSA 3072'
-ed25519\t'Ed25519: small and fast; needs rpm ≥ 4.16'"
-complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from generate" -l expire-days -d 'Validity in days; 0 means the key never expires' -r
-complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from generate" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
-json\t'Machine-readable JSON on stdout'"
-complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from generate" -l force -d 'Replace an existing secret.asc in DIR'
-complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from generate" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
-complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from generate" -s q -l quiet -d 'Print only errors'
-complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from generate" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
-complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from generate" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from generate" -s V -l version -d 'Print version'
-complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from export" -l key -d 'Secret key file (secret.asc)' -r -F
-complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from export" -l out -d 'Write the public key to this file instead of stdout' -r -F
-complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from export" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
-json\t'Machine-readable JSON on stdout'"
-complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from export" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
-complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from export" -s q -l quiet -d 'Print only errors'
-complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from export" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
-complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from export" -s V -l version -d 'Print version'
-complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "generate" -d 'Generate a signing key for a project: writes DIR/pubkey.gpg and DIR/secret.asc (0600)'
-complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "export" -d 'Print the armored public key of a secret key file to stdout (or write it with --out)'
-complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c copr -n "__fish_copr_using_subcommand sign" -l key -d 'Secret key file (secret.asc from `copr key generate`)' -r -F
-complete -c copr -n "__fish_copr_using_subcommand sign" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
-json\t'Machine-readable JSON on stdout'"
-complete -c copr -n "__fish_copr_using_subcommand sign" -l force -d 'Re-sign packages that already carry a signature by this key'
-complete -c copr -n "__fish_copr_using_subcommand sign" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
-complete -c copr -n "__fish_copr_using_subcommand sign" -s q -l quiet -d 'Print only errors'
-complete -c copr -n "__fish_copr_using_subcommand sign" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
-complete -c copr -n "__fish_copr_using_subcommand sign" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c copr -n "__fish_copr_using_subcommand sign" -s V -l version -d 'Print version'
-complete -c copr -n "__fish_copr_using_subcommand bench; and not __fish_seen_subcommand_from createrepo sign all help" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
-json\t'Machine-readable JSON on stdout'"
-complete -c copr -n "__fish_copr_using_subcommand bench; and not __fish_seen_subcommand_from createrepo sign all help" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
-complete -c copr -n "__fish_copr_using_subcommand bench; and not __fish_seen_subcommand_from createrepo sign all help" -s q -l quiet -d 'Print only errors'
-complete -c copr -n "__fish_copr_using_subcommand bench; and not __fish_seen_subcommand_from createrepo sign all help" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
-complete -c copr -n "__fish_copr_using_subcommand bench; and not __fish_seen_subcommand_from createrepo sign all help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c copr -n "__fish_copr_using_subcommand bench; and not __fish_seen_subcommand_from createrepo sign all help" -s V -l version -d 'Print version'
-complete -c copr -n "__fish_copr_using_subcommand bench; and not __fish_seen_subcommand_from createrepo sign all help" -f -a "createrepo" -d 'Compare `copr createrepo` with createrepo_c on synthetic repositories'
-complete -c copr -n "__fish_copr_using_subcommand bench; and not __fish_seen_subcommand_from createrepo sign all help" -f -a "sign" -d 'Compare `copr sign` with `rpmsign --addsign` (GnuPG)'
-complete -c copr -n "__fish_copr_using_subcommand bench; and not __fish_seen_subcommand_from createrepo sign all help" -f -a "all" -d 'Run every benchmark with default sizes'
-complete -c copr -n "__fish_copr_using_subcommand bench; and not __fish_seen_subcommand_from createrepo sign all help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from createrepo" -l sizes -d 'Repository sizes (number of small packages) to test' -r
-complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from createrepo" -l large -d 'Also test a set of packages with large payloads (count × MiB each)' -r
-complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from createrepo" -l workers -d 'Worker threads given to both tools (default: number of cores)' -r
-complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from createrepo" -l runs -d 'Runs per measurement; the best is reported' -r
-complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from createrepo" -l workdir -d 'Keep the generated repositories here instead of a temporary directory' -r -F
-complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from createrepo" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
-json\t'Machine-readable JSON on stdout'"
-complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from createrepo" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
-complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from createrepo" -s q -l quiet -d 'Print only errors'
-complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from createrepo" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
-complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from createrepo" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from createrepo" -s V -l version -d 'Print version'
-complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from sign" -l packages -d 'Number of packages to sign' -r
-complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from sign" -l workdir -d 'Keep the generated packages here instead of a temporary directory' -r -F
-complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from sign" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
-json\t'Machine-readable JSON on stdout'"
-complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from sign" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
-complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from sign" -s q -l quiet -d 'Print only errors'
-complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from sign" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
-complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from sign" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from sign" -s V -l version -d 'Print version'
-complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from all" -l workdir -d 'Keep the generated data here instead of a temporary directory' -r -F
-complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from all" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
-json\t'Machine-readable JSON on stdout'"
-complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from all" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
-complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from all" -s q -l quiet -d 'Print only errors'
-complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from all" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
-complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from all" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from all" -s V -l version -d 'Print version'
-complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "createrepo" -d 'Compare `copr createrepo` with createrepo_c on synthetic repositories'
-complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "sign" -d 'Compare `copr sign` with `rpmsign --addsign` (GnuPG)'
-complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "all" -d 'Run every benchmark with default sizes'
-complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c copr -n "__fish_copr_using_subcommand build" -l method -d 'How the SRPM is made (default: rpmbuild, or `method` from the tree\'s copr.toml)' -r -f -a "rpmbuild\t'`rpmbuild -bs` on the spec and the sources in the tree (missing Source URLs downloaded)'
 rpkg\t'`rpkg srpm` (rpkg-util)'
 tito\t'`tito build --srpm` from the latest tag'
@@ -269,6 +157,139 @@ complete -c copr -n "__fish_copr_using_subcommand mock-config" -s q -l quiet -d 
 complete -c copr -n "__fish_copr_using_subcommand mock-config" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
 complete -c copr -n "__fish_copr_using_subcommand mock-config" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c copr -n "__fish_copr_using_subcommand mock-config" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand createrepo" -l workers -d 'Worker threads for reading, hashing and compressing (default: number of cores)' -r
+complete -c copr -n "__fish_copr_using_subcommand createrepo" -l compress -d 'Compression of the metadata files' -r -f -a "gz\t'gzip (`.xml.gz`), readable by every dnf and yum'
+zstd\t'zstd (`.xml.zst`), createrepo_c ≥ 1.0\'s default'"
+complete -c copr -n "__fish_copr_using_subcommand createrepo" -l sign-key -d 'Secret key file (secret.asc from `copr key generate`) to sign repomd.xml with; writes repodata/repomd.xml.asc' -r -F
+complete -c copr -n "__fish_copr_using_subcommand createrepo" -l modules -d 'A modules.yaml to publish as the `modules` metadata (default: DIR/modules.yaml if present)' -r -F
+complete -c copr -n "__fish_copr_using_subcommand createrepo" -l gpgkey -d 'Public key for the .repo file\'s gpgkey= (default: pubkey.gpg next to the --sign-key file)' -r -F
+complete -c copr -n "__fish_copr_using_subcommand createrepo" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand createrepo" -l update -d 'Reuse the metadata of packages whose location, size and mtime are unchanged since the last run (kept in repodata/.copr-cache); without a usable cache everything is regenerated'
+complete -c copr -n "__fish_copr_using_subcommand createrepo" -l repo-file -d 'Also write DIR/copr.repo, a dnf .repo file pointing at DIR with file:// URLs'
+complete -c copr -n "__fish_copr_using_subcommand createrepo" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand createrepo" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand createrepo" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand createrepo" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand createrepo" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand key; and not __fish_seen_subcommand_from generate export help" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand key; and not __fish_seen_subcommand_from generate export help" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand key; and not __fish_seen_subcommand_from generate export help" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand key; and not __fish_seen_subcommand_from generate export help" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand key; and not __fish_seen_subcommand_from generate export help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand key; and not __fish_seen_subcommand_from generate export help" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand key; and not __fish_seen_subcommand_from generate export help" -f -a "generate" -d 'Generate a signing key for a project: writes DIR/pubkey.gpg and DIR/secret.asc (0600)'
+complete -c copr -n "__fish_copr_using_subcommand key; and not __fish_seen_subcommand_from generate export help" -f -a "export" -d 'Print the armored public key of a secret key file to stdout (or write it with --out)'
+complete -c copr -n "__fish_copr_using_subcommand key; and not __fish_seen_subcommand_from generate export help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from generate" -l name -d 'Project the key belongs to, as OWNER/PROJECT (gives the user id `OWNER_PROJECT (copr) <OWNER#PROJECT@copr.local>`)' -r
+complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from generate" -l out -d 'Directory to write pubkey.gpg and secret.asc into (created if missing)' -r -F
+complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from generate" -l email -d 'E-mail address of the user id (default: OWNER#PROJECT@copr.local)' -r
+complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from generate" -l algorithm -d 'Key algorithm' -r -f -a "rsa4096\t'RSA 4096: verified by every rpm and GnuPG version'
+rsa3072\t'RSA 3072'
+ed25519\t'Ed25519: small and fast; needs rpm ≥ 4.16'"
+complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from generate" -l expire-days -d 'Validity in days; 0 means the key never expires' -r
+complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from generate" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from generate" -l force -d 'Replace an existing secret.asc in DIR'
+complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from generate" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from generate" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from generate" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from generate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from generate" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from export" -l key -d 'Secret key file (secret.asc)' -r -F
+complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from export" -l out -d 'Write the public key to this file instead of stdout' -r -F
+complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from export" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from export" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from export" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from export" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from export" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "generate" -d 'Generate a signing key for a project: writes DIR/pubkey.gpg and DIR/secret.asc (0600)'
+complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "export" -d 'Print the armored public key of a secret key file to stdout (or write it with --out)'
+complete -c copr -n "__fish_copr_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c copr -n "__fish_copr_using_subcommand sign" -l key -d 'Secret key file (secret.asc from `copr key generate`)' -r -F
+complete -c copr -n "__fish_copr_using_subcommand sign" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand sign" -l force -d 'Re-sign packages that already carry a signature by this key'
+complete -c copr -n "__fish_copr_using_subcommand sign" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand sign" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand sign" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand sign" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand sign" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand module; and not __fish_seen_subcommand_from release build validate list help" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand module; and not __fish_seen_subcommand_from release build validate list help" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand module; and not __fish_seen_subcommand_from release build validate list help" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand module; and not __fish_seen_subcommand_from release build validate list help" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand module; and not __fish_seen_subcommand_from release build validate list help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand module; and not __fish_seen_subcommand_from release build validate list help" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand module; and not __fish_seen_subcommand_from release build validate list help" -f -a "release" -d 'Release a module (modulemd v2 + defaults) from the latest successful builds and publish it as `modules.yaml` in each chroot\'s repository'
+complete -c copr -n "__fish_copr_using_subcommand module; and not __fish_seen_subcommand_from release build validate list help" -f -a "build" -d 'Build a module\'s components in buildorder from a modulemd v2 file, then release it'
+complete -c copr -n "__fish_copr_using_subcommand module; and not __fish_seen_subcommand_from release build validate list help" -f -a "validate" -d 'Check modulemd files (modulemd v2, modulemd-defaults v1); errors name their line'
+complete -c copr -n "__fish_copr_using_subcommand module; and not __fish_seen_subcommand_from release build validate list help" -f -a "list" -d 'List the modules released from a result directory'
+complete -c copr -n "__fish_copr_using_subcommand module; and not __fish_seen_subcommand_from release build validate list help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l config -d 'copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url [default: ~/.config/copr]' -r -F
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l resultdir -d 'Local result directory of `copr build` to release the module from' -r -F
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l chroot -d 'Chroot to release for (repeatable); default: every chroot with successful builds' -r
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l name -d 'Module name' -r
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l stream -d 'Module stream' -r
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l version -d 'Module version; default: the UTC time as YYYYMMDDHHMMSS, above every earlier release' -r
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l summary -d 'One-line summary of the module' -r
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l description -d 'Description of the module' -r
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l license -d 'License of the module metadata (repeatable); default: MIT. The content licenses come from the RPMs\' License tags' -r
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l api -d 'Binary package that is part of the module\'s API (repeatable, or comma-separated)' -r
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l profile -d 'Install profile as NAME:PKG,PKG (repeatable)' -r
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l default-profile -d 'Profile `dnf module install NAME:STREAM` installs; default: `default` if defined, else the first profile' -r
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l filter -d 'Binary package to filter out of the module (repeatable, or comma-separated)' -r
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l platform -d 'Stream of the `platform` module the module requires (e.g. f40, el9); default: from the chroot name (fedora-40-… → f40, epel-9-… → el9), none for other chroots' -r
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l out -d 'Also write the released documents (streams and defaults) to this file' -r -F
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l no-platform -d 'Do not depend on a platform module at all'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l non-interactive -d 'Never ask; use defaults for whatever the flags leave open'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l dry-run -d 'Print the documents the release would write (YAML on stdout) and change nothing'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l remote -d 'Build on a copr server in this project instead of locally: the server builds the components group by group and releases the module into the project\'s repositories' -r
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l poll-interval -d 'With --remote: seconds between status checks while watching' -r
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l config -d 'copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url [default: ~/.config/copr]' -r -F
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l resultdir -d 'Result directory for the component builds and the module' -r -F
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l chroot -d 'Chroot to build in; default: the host chroot' -r
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l backend -d 'Buildroot backend; default: mock when installed, else sandbox' -r -f -a "sandbox\t'The host\'s rpmbuild inside bubblewrap; builds for the host (`host-<arch>`)'
+mock\t'mock with a Copr-style config (Fedora/EL hosts with mock installed)'"
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l out -d 'Also write the released documents to this file' -r -F
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l nowait -d 'With --remote: submit and return without watching the component builds'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from validate" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from validate" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from validate" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from validate" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from validate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from validate" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from list" -l resultdir -d 'Result directory the modules were released from' -r -F
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from list" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from list" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from help" -f -a "release" -d 'Release a module (modulemd v2 + defaults) from the latest successful builds and publish it as `modules.yaml` in each chroot\'s repository'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from help" -f -a "build" -d 'Build a module\'s components in buildorder from a modulemd v2 file, then release it'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from help" -f -a "validate" -d 'Check modulemd files (modulemd v2, modulemd-defaults v1); errors name their line'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the modules released from a result directory'
+complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c copr -n "__fish_copr_using_subcommand serve; and not __fish_seen_subcommand_from admin help" -l config -d 'TOML configuration file (keys: listen, public_url, data_dir, database, chroots, upload_limit, token_lifetime_days)' -r -F
 complete -c copr -n "__fish_copr_using_subcommand serve; and not __fish_seen_subcommand_from admin help" -l data -d 'Data directory: SQLite database, results, uploads and project keys [default: ./copr-data]' -r -F
 complete -c copr -n "__fish_copr_using_subcommand serve; and not __fish_seen_subcommand_from admin help" -l database -d 'Database URL: postgres://USER:PASSWORD@HOST/DB or sqlite://PATH [default: SQLite in the data directory]' -r
@@ -304,6 +325,22 @@ complete -c copr -n "__fish_copr_using_subcommand serve; and __fish_seen_subcomm
 complete -c copr -n "__fish_copr_using_subcommand serve; and __fish_seen_subcommand_from admin" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c copr -n "__fish_copr_using_subcommand serve; and __fish_seen_subcommand_from help" -f -a "admin" -d 'Manage users, groups and API tokens (works on the database directly)'
 complete -c copr -n "__fish_copr_using_subcommand serve; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c copr -n "__fish_copr_using_subcommand builder" -l server -d 'Base URL of the `copr serve` to take tasks from, e.g. https://copr.example.org' -r
+complete -c copr -n "__fish_copr_using_subcommand builder" -l token -d 'The builder token (`copr serve admin add-builder NAME` prints it); also read from the COPR_BUILDER_TOKEN environment variable, which keeps it out of process listings' -r
+complete -c copr -n "__fish_copr_using_subcommand builder" -l arch -d 'Architecture this machine builds for [default: the host\'s]' -r
+complete -c copr -n "__fish_copr_using_subcommand builder" -l tag -d 'A tag of this machine (repeatable); the server may require tags for some chroots' -r
+complete -c copr -n "__fish_copr_using_subcommand builder" -l chroot -d 'A chroot this machine builds for (repeatable) [default: host-<arch> and the chroots of the sandbox host configuration]' -r
+complete -c copr -n "__fish_copr_using_subcommand builder" -s j -l jobs -d 'Tasks run in parallel' -r
+complete -c copr -n "__fish_copr_using_subcommand builder" -l workdir -d 'Directory for the per-task work directories (each removed when its task ends) [default: the system temporary directory]' -r -F
+complete -c copr -n "__fish_copr_using_subcommand builder" -l backend -d 'Buildroot backend (default: mock when installed, sandbox otherwise)' -r -f -a "sandbox\t'The host\'s rpmbuild inside bubblewrap; builds for the host (`host-<arch>`)'
+mock\t'mock with a Copr-style config (Fedora/EL hosts with mock installed)'"
+complete -c copr -n "__fish_copr_using_subcommand builder" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand builder" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand builder" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand builder" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand builder" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand builder" -s V -l version -d 'Print version'
 complete -c copr -n "__fish_copr_using_subcommand whoami" -l config -d 'copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url [default: ~/.config/copr]' -r -F
 complete -c copr -n "__fish_copr_using_subcommand whoami" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
 json\t'Machine-readable JSON on stdout'"
@@ -312,6 +349,14 @@ complete -c copr -n "__fish_copr_using_subcommand whoami" -s q -l quiet -d 'Prin
 complete -c copr -n "__fish_copr_using_subcommand whoami" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
 complete -c copr -n "__fish_copr_using_subcommand whoami" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c copr -n "__fish_copr_using_subcommand whoami" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand new-api-token" -l config -d 'copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url [default: ~/.config/copr]' -r -F
+complete -c copr -n "__fish_copr_using_subcommand new-api-token" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand new-api-token" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand new-api-token" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand new-api-token" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand new-api-token" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand new-api-token" -s V -l version -d 'Print version'
 complete -c copr -n "__fish_copr_using_subcommand list" -l config -d 'copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url [default: ~/.config/copr]' -r -F
 complete -c copr -n "__fish_copr_using_subcommand list" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
 json\t'Machine-readable JSON on stdout'"
@@ -457,6 +502,15 @@ complete -c copr -n "__fish_copr_using_subcommand status" -s q -l quiet -d 'Prin
 complete -c copr -n "__fish_copr_using_subcommand status" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
 complete -c copr -n "__fish_copr_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c copr -n "__fish_copr_using_subcommand status" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand watch-build" -l poll-interval -d 'Seconds between two status checks while waiting (copr-cli waits 30)' -r
+complete -c copr -n "__fish_copr_using_subcommand watch-build" -l config -d 'copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url [default: ~/.config/copr]' -r -F
+complete -c copr -n "__fish_copr_using_subcommand watch-build" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand watch-build" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand watch-build" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand watch-build" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand watch-build" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand watch-build" -s V -l version -d 'Print version'
 complete -c copr -n "__fish_copr_using_subcommand cancel" -l config -d 'copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url [default: ~/.config/copr]' -r -F
 complete -c copr -n "__fish_copr_using_subcommand cancel" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
 json\t'Machine-readable JSON on stdout'"
@@ -473,15 +527,6 @@ complete -c copr -n "__fish_copr_using_subcommand delete-build" -s q -l quiet -d
 complete -c copr -n "__fish_copr_using_subcommand delete-build" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
 complete -c copr -n "__fish_copr_using_subcommand delete-build" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c copr -n "__fish_copr_using_subcommand delete-build" -s V -l version -d 'Print version'
-complete -c copr -n "__fish_copr_using_subcommand watch-build" -l poll-interval -d 'Seconds between two status checks while waiting (copr-cli waits 30)' -r
-complete -c copr -n "__fish_copr_using_subcommand watch-build" -l config -d 'copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url [default: ~/.config/copr]' -r -F
-complete -c copr -n "__fish_copr_using_subcommand watch-build" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
-json\t'Machine-readable JSON on stdout'"
-complete -c copr -n "__fish_copr_using_subcommand watch-build" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
-complete -c copr -n "__fish_copr_using_subcommand watch-build" -s q -l quiet -d 'Print only errors'
-complete -c copr -n "__fish_copr_using_subcommand watch-build" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
-complete -c copr -n "__fish_copr_using_subcommand watch-build" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c copr -n "__fish_copr_using_subcommand watch-build" -s V -l version -d 'Print version'
 complete -c copr -n "__fish_copr_using_subcommand download-build" -s r -l chroot -d 'Only these chroots (repeatable)' -r
 complete -c copr -n "__fish_copr_using_subcommand download-build" -s d -l dest -d 'Directory to download into; one subdirectory per chroot is created' -r -F
 complete -c copr -n "__fish_copr_using_subcommand download-build" -l config -d 'copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url [default: ~/.config/copr]' -r -F
@@ -493,6 +538,35 @@ complete -c copr -n "__fish_copr_using_subcommand download-build" -s q -l quiet 
 complete -c copr -n "__fish_copr_using_subcommand download-build" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
 complete -c copr -n "__fish_copr_using_subcommand download-build" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c copr -n "__fish_copr_using_subcommand download-build" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand repro" -l resultdir -d 'Directory that receives the results of the local run' -r -F
+complete -c copr -n "__fish_copr_using_subcommand repro" -l backend -d 'Buildroot backend [default: the one the builder used]' -r -f -a "sandbox\t'The host\'s rpmbuild inside bubblewrap; builds for the host (`host-<arch>`)'
+mock\t'mock with a Copr-style config (Fedora/EL hosts with mock installed)'"
+complete -c copr -n "__fish_copr_using_subcommand repro" -l config -d 'copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url [default: ~/.config/copr]' -r -F
+complete -c copr -n "__fish_copr_using_subcommand repro" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand repro" -l dry-run -d 'Print the job spec as the local run will use it (TOML, or JSON with --output json) instead of running it'
+complete -c copr -n "__fish_copr_using_subcommand repro" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand repro" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand repro" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand repro" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand repro" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand monitor" -l dirname -d 'Project directory, e.g. `foo:pr:125` (default: the project itself)' -r
+complete -c copr -n "__fish_copr_using_subcommand monitor" -l fields -d 'Comma-separated columns, in order: name, chroot, build_id, state, pkg_version, url_build_log, url_backend_log, url_build' -r -f -a "name\t''
+chroot\t''
+build_id\t''
+state\t''
+pkg_version\t''
+url_build_log\t''
+url_backend_log\t''
+url_build\t''"
+complete -c copr -n "__fish_copr_using_subcommand monitor" -l config -d 'copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url [default: ~/.config/copr]' -r -F
+complete -c copr -n "__fish_copr_using_subcommand monitor" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand monitor" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand monitor" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand monitor" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand monitor" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand monitor" -s V -l version -d 'Print version'
 complete -c copr -n "__fish_copr_using_subcommand list-chroots" -l config -d 'copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url [default: ~/.config/copr]' -r -F
 complete -c copr -n "__fish_copr_using_subcommand list-chroots" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
 json\t'Machine-readable JSON on stdout'"
@@ -544,6 +618,14 @@ complete -c copr -n "__fish_copr_using_subcommand list-packages" -s q -l quiet -
 complete -c copr -n "__fish_copr_using_subcommand list-packages" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
 complete -c copr -n "__fish_copr_using_subcommand list-packages" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c copr -n "__fish_copr_using_subcommand list-packages" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand list-package-names" -l config -d 'copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url [default: ~/.config/copr]' -r -F
+complete -c copr -n "__fish_copr_using_subcommand list-package-names" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand list-package-names" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand list-package-names" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand list-package-names" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand list-package-names" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand list-package-names" -s V -l version -d 'Print version'
 complete -c copr -n "__fish_copr_using_subcommand get-package" -l name -d 'The package name' -r
 complete -c copr -n "__fish_copr_using_subcommand get-package" -l config -d 'copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url [default: ~/.config/copr]' -r -F
 complete -c copr -n "__fish_copr_using_subcommand get-package" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
@@ -603,6 +685,24 @@ complete -c copr -n "__fish_copr_using_subcommand edit-package-scm" -s q -l quie
 complete -c copr -n "__fish_copr_using_subcommand edit-package-scm" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
 complete -c copr -n "__fish_copr_using_subcommand edit-package-scm" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c copr -n "__fish_copr_using_subcommand edit-package-scm" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand delete-package" -l name -d 'The package name' -r
+complete -c copr -n "__fish_copr_using_subcommand delete-package" -l config -d 'copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url [default: ~/.config/copr]' -r -F
+complete -c copr -n "__fish_copr_using_subcommand delete-package" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand delete-package" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand delete-package" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand delete-package" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand delete-package" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand delete-package" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand reset-package" -l name -d 'The package name' -r
+complete -c copr -n "__fish_copr_using_subcommand reset-package" -l config -d 'copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url [default: ~/.config/copr]' -r -F
+complete -c copr -n "__fish_copr_using_subcommand reset-package" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+json\t'Machine-readable JSON on stdout'"
+complete -c copr -n "__fish_copr_using_subcommand reset-package" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand reset-package" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand reset-package" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand reset-package" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand reset-package" -s V -l version -d 'Print version'
 complete -c copr -n "__fish_copr_using_subcommand build-package" -l name -d 'The package to build' -r
 complete -c copr -n "__fish_copr_using_subcommand build-package" -s r -l chroot -d 'Build only for this chroot of the project (repeatable; patterns like fedora-* allowed)' -r
 complete -c copr -n "__fish_copr_using_subcommand build-package" -l exclude-chroot -d 'Skip this chroot of the project (repeatable)' -r
@@ -666,205 +766,105 @@ complete -c copr -n "__fish_copr_using_subcommand buildscm" -s q -l quiet -d 'Pr
 complete -c copr -n "__fish_copr_using_subcommand buildscm" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
 complete -c copr -n "__fish_copr_using_subcommand buildscm" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c copr -n "__fish_copr_using_subcommand buildscm" -s V -l version -d 'Print version'
-complete -c copr -n "__fish_copr_using_subcommand module; and not __fish_seen_subcommand_from release build validate list help" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+complete -c copr -n "__fish_copr_using_subcommand bench; and not __fish_seen_subcommand_from createrepo sign all help" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
 json\t'Machine-readable JSON on stdout'"
-complete -c copr -n "__fish_copr_using_subcommand module; and not __fish_seen_subcommand_from release build validate list help" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
-complete -c copr -n "__fish_copr_using_subcommand module; and not __fish_seen_subcommand_from release build validate list help" -s q -l quiet -d 'Print only errors'
-complete -c copr -n "__fish_copr_using_subcommand module; and not __fish_seen_subcommand_from release build validate list help" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
-complete -c copr -n "__fish_copr_using_subcommand module; and not __fish_seen_subcommand_from release build validate list help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c copr -n "__fish_copr_using_subcommand module; and not __fish_seen_subcommand_from release build validate list help" -s V -l version -d 'Print version'
-complete -c copr -n "__fish_copr_using_subcommand module; and not __fish_seen_subcommand_from release build validate list help" -f -a "release" -d 'Release a module (modulemd v2 + defaults) from the latest successful builds and publish it as `modules.yaml` in each chroot\'s repository'
-complete -c copr -n "__fish_copr_using_subcommand module; and not __fish_seen_subcommand_from release build validate list help" -f -a "build" -d 'Build a module\'s components in buildorder from a modulemd v2 file, then release it'
-complete -c copr -n "__fish_copr_using_subcommand module; and not __fish_seen_subcommand_from release build validate list help" -f -a "validate" -d 'Check modulemd files (modulemd v2, modulemd-defaults v1); errors name their line'
-complete -c copr -n "__fish_copr_using_subcommand module; and not __fish_seen_subcommand_from release build validate list help" -f -a "list" -d 'List the modules released from a result directory'
-complete -c copr -n "__fish_copr_using_subcommand module; and not __fish_seen_subcommand_from release build validate list help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l config -d 'copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url [default: ~/.config/copr]' -r -F
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l resultdir -d 'Local result directory of `copr build` to release the module from' -r -F
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l chroot -d 'Chroot to release for (repeatable); default: every chroot with successful builds' -r
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l name -d 'Module name' -r
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l stream -d 'Module stream' -r
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l version -d 'Module version; default: the UTC time as YYYYMMDDHHMMSS, above every earlier release' -r
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l summary -d 'One-line summary of the module' -r
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l description -d 'Description of the module' -r
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l license -d 'License of the module metadata (repeatable); default: MIT. The content licenses come from the RPMs\' License tags' -r
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l api -d 'Binary package that is part of the module\'s API (repeatable, or comma-separated)' -r
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l profile -d 'Install profile as NAME:PKG,PKG (repeatable)' -r
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l default-profile -d 'Profile `dnf module install NAME:STREAM` installs; default: `default` if defined, else the first profile' -r
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l filter -d 'Binary package to filter out of the module (repeatable, or comma-separated)' -r
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l platform -d 'Stream of the `platform` module the module requires (e.g. f40, el9); default: from the chroot name (fedora-40-… → f40, epel-9-… → el9), none for other chroots' -r
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l out -d 'Also write the released documents (streams and defaults) to this file' -r -F
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+complete -c copr -n "__fish_copr_using_subcommand bench; and not __fish_seen_subcommand_from createrepo sign all help" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand bench; and not __fish_seen_subcommand_from createrepo sign all help" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand bench; and not __fish_seen_subcommand_from createrepo sign all help" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand bench; and not __fish_seen_subcommand_from createrepo sign all help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand bench; and not __fish_seen_subcommand_from createrepo sign all help" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand bench; and not __fish_seen_subcommand_from createrepo sign all help" -f -a "createrepo" -d 'Compare `copr createrepo` with createrepo_c on synthetic repositories'
+complete -c copr -n "__fish_copr_using_subcommand bench; and not __fish_seen_subcommand_from createrepo sign all help" -f -a "sign" -d 'Compare `copr sign` with `rpmsign --addsign` (GnuPG)'
+complete -c copr -n "__fish_copr_using_subcommand bench; and not __fish_seen_subcommand_from createrepo sign all help" -f -a "all" -d 'Run every benchmark with default sizes'
+complete -c copr -n "__fish_copr_using_subcommand bench; and not __fish_seen_subcommand_from createrepo sign all help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from createrepo" -l sizes -d 'Repository sizes (number of small packages) to test' -r
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from createrepo" -l large -d 'Also test a set of packages with large payloads (count × MiB each)' -r
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from createrepo" -l workers -d 'Worker threads given to both tools (default: number of cores)' -r
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from createrepo" -l runs -d 'Runs per measurement; the best is reported' -r
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from createrepo" -l workdir -d 'Keep the generated repositories here instead of a temporary directory' -r -F
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from createrepo" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
 json\t'Machine-readable JSON on stdout'"
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l no-platform -d 'Do not depend on a platform module at all'
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l non-interactive -d 'Never ask; use defaults for whatever the flags leave open'
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l dry-run -d 'Print the documents the release would write (YAML on stdout) and change nothing'
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -s q -l quiet -d 'Print only errors'
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from release" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l remote -d 'Build on a copr server in this project instead of locally: the server builds the components group by group and releases the module into the project\'s repositories' -r
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l poll-interval -d 'With --remote: seconds between status checks while watching' -r
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l config -d 'copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url [default: ~/.config/copr]' -r -F
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l resultdir -d 'Result directory for the component builds and the module' -r -F
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l chroot -d 'Chroot to build in; default: the host chroot' -r
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l backend -d 'Buildroot backend; default: mock when installed, else sandbox' -r -f -a "sandbox\t'The host\'s rpmbuild inside bubblewrap; builds for the host (`host-<arch>`)'
-mock\t'mock with a Copr-style config (Fedora/EL hosts with mock installed)'"
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l out -d 'Also write the released documents to this file' -r -F
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from createrepo" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from createrepo" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from createrepo" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from createrepo" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from createrepo" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from sign" -l packages -d 'Number of packages to sign' -r
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from sign" -l workdir -d 'Keep the generated packages here instead of a temporary directory' -r -F
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from sign" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
 json\t'Machine-readable JSON on stdout'"
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l nowait -d 'With --remote: submit and return without watching the component builds'
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -s q -l quiet -d 'Print only errors'
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from build" -s V -l version -d 'Print version'
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from validate" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from sign" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from sign" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from sign" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from sign" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from sign" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from all" -l workdir -d 'Keep the generated data here instead of a temporary directory' -r -F
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from all" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
 json\t'Machine-readable JSON on stdout'"
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from validate" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from validate" -s q -l quiet -d 'Print only errors'
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from validate" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from validate" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from validate" -s V -l version -d 'Print version'
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from list" -l resultdir -d 'Result directory the modules were released from' -r -F
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from list" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from all" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from all" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from all" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from all" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from all" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "createrepo" -d 'Compare `copr createrepo` with createrepo_c on synthetic repositories'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "sign" -d 'Compare `copr sign` with `rpmsign --addsign` (GnuPG)'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "all" -d 'Run every benchmark with default sizes'
+complete -c copr -n "__fish_copr_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c copr -n "__fish_copr_using_subcommand completions" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
 json\t'Machine-readable JSON on stdout'"
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print only errors'
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from list" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from help" -f -a "release" -d 'Release a module (modulemd v2 + defaults) from the latest successful builds and publish it as `modules.yaml` in each chroot\'s repository'
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from help" -f -a "build" -d 'Build a module\'s components in buildorder from a modulemd v2 file, then release it'
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from help" -f -a "validate" -d 'Check modulemd files (modulemd v2, modulemd-defaults v1); errors name their line'
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the modules released from a result directory'
-complete -c copr -n "__fish_copr_using_subcommand module; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c copr -n "__fish_copr_using_subcommand monitor" -l dirname -d 'Project directory, e.g. `foo:pr:125` (default: the project itself)' -r
-complete -c copr -n "__fish_copr_using_subcommand monitor" -l fields -d 'Comma-separated columns, in order: name, chroot, build_id, state, pkg_version, url_build_log, url_backend_log, url_build' -r -f -a "name\t''
-chroot\t''
-build_id\t''
-state\t''
-pkg_version\t''
-url_build_log\t''
-url_backend_log\t''
-url_build\t''"
-complete -c copr -n "__fish_copr_using_subcommand monitor" -l config -d 'copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url [default: ~/.config/copr]' -r -F
-complete -c copr -n "__fish_copr_using_subcommand monitor" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
-json\t'Machine-readable JSON on stdout'"
-complete -c copr -n "__fish_copr_using_subcommand monitor" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
-complete -c copr -n "__fish_copr_using_subcommand monitor" -s q -l quiet -d 'Print only errors'
-complete -c copr -n "__fish_copr_using_subcommand monitor" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
-complete -c copr -n "__fish_copr_using_subcommand monitor" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c copr -n "__fish_copr_using_subcommand monitor" -s V -l version -d 'Print version'
-complete -c copr -n "__fish_copr_using_subcommand new-api-token" -l config -d 'copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url [default: ~/.config/copr]' -r -F
-complete -c copr -n "__fish_copr_using_subcommand new-api-token" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
-json\t'Machine-readable JSON on stdout'"
-complete -c copr -n "__fish_copr_using_subcommand new-api-token" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
-complete -c copr -n "__fish_copr_using_subcommand new-api-token" -s q -l quiet -d 'Print only errors'
-complete -c copr -n "__fish_copr_using_subcommand new-api-token" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
-complete -c copr -n "__fish_copr_using_subcommand new-api-token" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c copr -n "__fish_copr_using_subcommand new-api-token" -s V -l version -d 'Print version'
-complete -c copr -n "__fish_copr_using_subcommand list-package-names" -l config -d 'copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url [default: ~/.config/copr]' -r -F
-complete -c copr -n "__fish_copr_using_subcommand list-package-names" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
-json\t'Machine-readable JSON on stdout'"
-complete -c copr -n "__fish_copr_using_subcommand list-package-names" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
-complete -c copr -n "__fish_copr_using_subcommand list-package-names" -s q -l quiet -d 'Print only errors'
-complete -c copr -n "__fish_copr_using_subcommand list-package-names" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
-complete -c copr -n "__fish_copr_using_subcommand list-package-names" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c copr -n "__fish_copr_using_subcommand list-package-names" -s V -l version -d 'Print version'
-complete -c copr -n "__fish_copr_using_subcommand delete-package" -l name -d 'The package name' -r
-complete -c copr -n "__fish_copr_using_subcommand delete-package" -l config -d 'copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url [default: ~/.config/copr]' -r -F
-complete -c copr -n "__fish_copr_using_subcommand delete-package" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
-json\t'Machine-readable JSON on stdout'"
-complete -c copr -n "__fish_copr_using_subcommand delete-package" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
-complete -c copr -n "__fish_copr_using_subcommand delete-package" -s q -l quiet -d 'Print only errors'
-complete -c copr -n "__fish_copr_using_subcommand delete-package" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
-complete -c copr -n "__fish_copr_using_subcommand delete-package" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c copr -n "__fish_copr_using_subcommand delete-package" -s V -l version -d 'Print version'
-complete -c copr -n "__fish_copr_using_subcommand reset-package" -l name -d 'The package name' -r
-complete -c copr -n "__fish_copr_using_subcommand reset-package" -l config -d 'copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url [default: ~/.config/copr]' -r -F
-complete -c copr -n "__fish_copr_using_subcommand reset-package" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
-json\t'Machine-readable JSON on stdout'"
-complete -c copr -n "__fish_copr_using_subcommand reset-package" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
-complete -c copr -n "__fish_copr_using_subcommand reset-package" -s q -l quiet -d 'Print only errors'
-complete -c copr -n "__fish_copr_using_subcommand reset-package" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
-complete -c copr -n "__fish_copr_using_subcommand reset-package" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c copr -n "__fish_copr_using_subcommand reset-package" -s V -l version -d 'Print version'
-complete -c copr -n "__fish_copr_using_subcommand repro" -l resultdir -d 'Directory that receives the results of the local run' -r -F
-complete -c copr -n "__fish_copr_using_subcommand repro" -l backend -d 'Buildroot backend [default: the one the builder used]' -r -f -a "sandbox\t'The host\'s rpmbuild inside bubblewrap; builds for the host (`host-<arch>`)'
-mock\t'mock with a Copr-style config (Fedora/EL hosts with mock installed)'"
-complete -c copr -n "__fish_copr_using_subcommand repro" -l config -d 'copr-cli configuration file with a [copr-cli] section: login, username, token, copr_url [default: ~/.config/copr]' -r -F
-complete -c copr -n "__fish_copr_using_subcommand repro" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
-json\t'Machine-readable JSON on stdout'"
-complete -c copr -n "__fish_copr_using_subcommand repro" -l dry-run -d 'Print the job spec as the local run will use it (TOML, or JSON with --output json) instead of running it'
-complete -c copr -n "__fish_copr_using_subcommand repro" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
-complete -c copr -n "__fish_copr_using_subcommand repro" -s q -l quiet -d 'Print only errors'
-complete -c copr -n "__fish_copr_using_subcommand repro" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
-complete -c copr -n "__fish_copr_using_subcommand repro" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c copr -n "__fish_copr_using_subcommand repro" -s V -l version -d 'Print version'
-complete -c copr -n "__fish_copr_using_subcommand builder" -l server -d 'Base URL of the `copr serve` to take tasks from, e.g. https://copr.example.org' -r
-complete -c copr -n "__fish_copr_using_subcommand builder" -l token -d 'The builder token (`copr serve admin add-builder NAME` prints it); also read from the COPR_BUILDER_TOKEN environment variable, which keeps it out of process listings' -r
-complete -c copr -n "__fish_copr_using_subcommand builder" -l arch -d 'Architecture this machine builds for [default: the host\'s]' -r
-complete -c copr -n "__fish_copr_using_subcommand builder" -l tag -d 'A tag of this machine (repeatable); the server may require tags for some chroots' -r
-complete -c copr -n "__fish_copr_using_subcommand builder" -l chroot -d 'A chroot this machine builds for (repeatable) [default: host-<arch> and the chroots of the sandbox host configuration]' -r
-complete -c copr -n "__fish_copr_using_subcommand builder" -s j -l jobs -d 'Tasks run in parallel' -r
-complete -c copr -n "__fish_copr_using_subcommand builder" -l workdir -d 'Directory for the per-task work directories (each removed when its task ends) [default: the system temporary directory]' -r -F
-complete -c copr -n "__fish_copr_using_subcommand builder" -l backend -d 'Buildroot backend (default: mock when installed, sandbox otherwise)' -r -f -a "sandbox\t'The host\'s rpmbuild inside bubblewrap; builds for the host (`host-<arch>`)'
-mock\t'mock with a Copr-style config (Fedora/EL hosts with mock installed)'"
-complete -c copr -n "__fish_copr_using_subcommand builder" -l output -d 'Output format for data printed to stdout' -r -f -a "text\t'Human-readable text and tables'
-json\t'Machine-readable JSON on stdout'"
-complete -c copr -n "__fish_copr_using_subcommand builder" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
-complete -c copr -n "__fish_copr_using_subcommand builder" -s q -l quiet -d 'Print only errors'
-complete -c copr -n "__fish_copr_using_subcommand builder" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
-complete -c copr -n "__fish_copr_using_subcommand builder" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c copr -n "__fish_copr_using_subcommand builder" -s V -l version -d 'Print version'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module monitor new-api-token list-package-names delete-package reset-package repro builder help" -f -a "completions" -d 'Print a shell completion script to stdout'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module monitor new-api-token list-package-names delete-package reset-package repro builder help" -f -a "createrepo" -d 'Write rpm-md repository metadata (repodata/) for a directory of RPMs'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module monitor new-api-token list-package-names delete-package reset-package repro builder help" -f -a "key" -d 'Generate and export OpenPGP signing keys'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module monitor new-api-token list-package-names delete-package reset-package repro builder help" -f -a "sign" -d 'Add OpenPGP header signatures to RPM packages in place (like `rpmsign --addsign`)'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module monitor new-api-token list-package-names delete-package reset-package repro builder help" -f -a "bench" -d 'Benchmarks against the tools users would pick instead (createrepo_c, rpmsign)'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module monitor new-api-token list-package-names delete-package reset-package repro builder help" -f -a "build" -d 'Build RPMs from a spec directory, spec file, SRPM, URL or git repository in an isolated buildroot'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module monitor new-api-token list-package-names delete-package reset-package repro builder help" -f -a "srpm" -d 'Make only the source RPM from a spec directory, spec file, URL or git repository'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module monitor new-api-token list-package-names delete-package reset-package repro builder help" -f -a "mock-config" -d 'Print the mock config a build in CHROOT would use (as Copr\'s builder writes it)'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module monitor new-api-token list-package-names delete-package reset-package repro builder help" -f -a "serve" -d 'Run the build service (Copr API v3 compatible), or manage its users with `serve admin`'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module monitor new-api-token list-package-names delete-package reset-package repro builder help" -f -a "whoami" -d 'Print the user name the configured API token belongs to'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module monitor new-api-token list-package-names delete-package reset-package repro builder help" -f -a "list" -d 'List the projects of a user or @group (default: yourself)'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module monitor new-api-token list-package-names delete-package reset-package repro builder help" -f -a "get" -d 'Show one project'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module monitor new-api-token list-package-names delete-package reset-package repro builder help" -f -a "create" -d 'Create a project'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module monitor new-api-token list-package-names delete-package reset-package repro builder help" -f -a "modify" -d 'Change settings of an existing project; options not given are left unchanged'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module monitor new-api-token list-package-names delete-package reset-package repro builder help" -f -a "delete" -d 'Delete a project with all its builds'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module monitor new-api-token list-package-names delete-package reset-package repro builder help" -f -a "fork" -d 'Fork a project (settings, packages and latest builds) into a new or existing one'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module monitor new-api-token list-package-names delete-package reset-package repro builder help" -f -a "regenerate-repos" -d 'Regenerate the repository metadata of a project'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module monitor new-api-token list-package-names delete-package reset-package repro builder help" -f -a "list-builds" -d 'List the builds of a project'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module monitor new-api-token list-package-names delete-package reset-package repro builder help" -f -a "status" -d 'Print the state of a build'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module monitor new-api-token list-package-names delete-package reset-package repro builder help" -f -a "cancel" -d 'Cancel an unfinished build'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module monitor new-api-token list-package-names delete-package reset-package repro builder help" -f -a "delete-build" -d 'Delete finished builds'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module monitor new-api-token list-package-names delete-package reset-package repro builder help" -f -a "watch-build" -d 'Follow builds until they finish; exits 4 if one failed or was canceled'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module monitor new-api-token list-package-names delete-package reset-package repro builder help" -f -a "download-build" -d 'Download the results of a build into a local directory, one subdirectory per chroot'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module monitor new-api-token list-package-names delete-package reset-package repro builder help" -f -a "list-chroots" -d 'List the chroots the server offers'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module monitor new-api-token list-package-names delete-package reset-package repro builder help" -f -a "get-chroot" -d 'Show the settings of one chroot of a project'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module monitor new-api-token list-package-names delete-package reset-package repro builder help" -f -a "edit-chroot" -d 'Change the settings of one chroot of a project'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module monitor new-api-token list-package-names delete-package reset-package repro builder help" -f -a "list-packages" -d 'List the packages of a project'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module monitor new-api-token list-package-names delete-package reset-package repro builder help" -f -a "get-package" -d 'Show one package of a project'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module monitor new-api-token list-package-names delete-package reset-package repro builder help" -f -a "add-package-scm" -d 'Add a package built from a Git or SVN repository'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module monitor new-api-token list-package-names delete-package reset-package repro builder help" -f -a "edit-package-scm" -d 'Change the source or settings of an SCM package; options not given are left unchanged'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module monitor new-api-token list-package-names delete-package reset-package repro builder help" -f -a "build-package" -d 'Build a package of a project from its stored source settings'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module monitor new-api-token list-package-names delete-package reset-package repro builder help" -f -a "buildscm" -d 'Build from a Git or SVN repository'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module monitor new-api-token list-package-names delete-package reset-package repro builder help" -f -a "module" -d 'Release a module from builds, build a module from modulemd, or check modulemd files'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module monitor new-api-token list-package-names delete-package reset-package repro builder help" -f -a "monitor" -d 'Show the latest build of every package in every chroot of a project'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module monitor new-api-token list-package-names delete-package reset-package repro builder help" -f -a "new-api-token" -d 'Get a new API token and save it in the configuration file (the old token stops working)'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module monitor new-api-token list-package-names delete-package reset-package repro builder help" -f -a "list-package-names" -d 'Print the names of a project\'s packages, one per line'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module monitor new-api-token list-package-names delete-package reset-package repro builder help" -f -a "delete-package" -d 'Delete a package and its builds from a project'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module monitor new-api-token list-package-names delete-package reset-package repro builder help" -f -a "reset-package" -d 'Forget a package\'s source settings (its builds stay)'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module monitor new-api-token list-package-names delete-package reset-package repro builder help" -f -a "repro" -d 'Run a remote build\'s task again locally, from the job spec its builder ran'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module monitor new-api-token list-package-names delete-package reset-package repro builder help" -f -a "builder" -d 'Run a build machine for `copr serve`: take tasks, build them, upload the results'
-complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from completions createrepo key sign bench build srpm mock-config serve whoami list get create modify delete fork regenerate-repos list-builds status cancel delete-build watch-build download-build list-chroots get-chroot edit-chroot list-packages get-package add-package-scm edit-package-scm build-package buildscm module monitor new-api-token list-package-names delete-package reset-package repro builder help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c copr -n "__fish_copr_using_subcommand completions" -s v -l verbose -d 'Show more detail: stream build logs and debug messages'
+complete -c copr -n "__fish_copr_using_subcommand completions" -s q -l quiet -d 'Print only errors'
+complete -c copr -n "__fish_copr_using_subcommand completions" -l no-color -d 'Disable colours (also honoured: the NO_COLOR environment variable)'
+complete -c copr -n "__fish_copr_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c copr -n "__fish_copr_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from build srpm mock-config createrepo key sign module serve builder whoami new-api-token list get create modify delete fork regenerate-repos list-builds status watch-build cancel delete-build download-build repro monitor list-chroots get-chroot edit-chroot list-packages list-package-names get-package add-package-scm edit-package-scm delete-package reset-package build-package buildscm bench completions help" -f -a "build" -d 'Build RPMs from a spec directory, spec file, SRPM, URL or git repository in an isolated buildroot'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from build srpm mock-config createrepo key sign module serve builder whoami new-api-token list get create modify delete fork regenerate-repos list-builds status watch-build cancel delete-build download-build repro monitor list-chroots get-chroot edit-chroot list-packages list-package-names get-package add-package-scm edit-package-scm delete-package reset-package build-package buildscm bench completions help" -f -a "srpm" -d 'Make only the source RPM from a spec directory, spec file, URL or git repository'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from build srpm mock-config createrepo key sign module serve builder whoami new-api-token list get create modify delete fork regenerate-repos list-builds status watch-build cancel delete-build download-build repro monitor list-chroots get-chroot edit-chroot list-packages list-package-names get-package add-package-scm edit-package-scm delete-package reset-package build-package buildscm bench completions help" -f -a "mock-config" -d 'Print the mock config a build in CHROOT would use (as Copr\'s builder writes it)'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from build srpm mock-config createrepo key sign module serve builder whoami new-api-token list get create modify delete fork regenerate-repos list-builds status watch-build cancel delete-build download-build repro monitor list-chroots get-chroot edit-chroot list-packages list-package-names get-package add-package-scm edit-package-scm delete-package reset-package build-package buildscm bench completions help" -f -a "createrepo" -d 'Write rpm-md repository metadata (repodata/) for a directory of RPMs'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from build srpm mock-config createrepo key sign module serve builder whoami new-api-token list get create modify delete fork regenerate-repos list-builds status watch-build cancel delete-build download-build repro monitor list-chroots get-chroot edit-chroot list-packages list-package-names get-package add-package-scm edit-package-scm delete-package reset-package build-package buildscm bench completions help" -f -a "key" -d 'Generate and export OpenPGP signing keys'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from build srpm mock-config createrepo key sign module serve builder whoami new-api-token list get create modify delete fork regenerate-repos list-builds status watch-build cancel delete-build download-build repro monitor list-chroots get-chroot edit-chroot list-packages list-package-names get-package add-package-scm edit-package-scm delete-package reset-package build-package buildscm bench completions help" -f -a "sign" -d 'Add OpenPGP header signatures to RPM packages in place (like `rpmsign --addsign`)'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from build srpm mock-config createrepo key sign module serve builder whoami new-api-token list get create modify delete fork regenerate-repos list-builds status watch-build cancel delete-build download-build repro monitor list-chroots get-chroot edit-chroot list-packages list-package-names get-package add-package-scm edit-package-scm delete-package reset-package build-package buildscm bench completions help" -f -a "module" -d 'Release a module from builds, build a module from modulemd, or check modulemd files'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from build srpm mock-config createrepo key sign module serve builder whoami new-api-token list get create modify delete fork regenerate-repos list-builds status watch-build cancel delete-build download-build repro monitor list-chroots get-chroot edit-chroot list-packages list-package-names get-package add-package-scm edit-package-scm delete-package reset-package build-package buildscm bench completions help" -f -a "serve" -d 'Run the build service (Copr API v3 compatible), or manage its users with `serve admin`'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from build srpm mock-config createrepo key sign module serve builder whoami new-api-token list get create modify delete fork regenerate-repos list-builds status watch-build cancel delete-build download-build repro monitor list-chroots get-chroot edit-chroot list-packages list-package-names get-package add-package-scm edit-package-scm delete-package reset-package build-package buildscm bench completions help" -f -a "builder" -d 'Run a build machine for `copr serve`: take tasks, build them, upload the results'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from build srpm mock-config createrepo key sign module serve builder whoami new-api-token list get create modify delete fork regenerate-repos list-builds status watch-build cancel delete-build download-build repro monitor list-chroots get-chroot edit-chroot list-packages list-package-names get-package add-package-scm edit-package-scm delete-package reset-package build-package buildscm bench completions help" -f -a "whoami" -d 'Print the user name the configured API token belongs to'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from build srpm mock-config createrepo key sign module serve builder whoami new-api-token list get create modify delete fork regenerate-repos list-builds status watch-build cancel delete-build download-build repro monitor list-chroots get-chroot edit-chroot list-packages list-package-names get-package add-package-scm edit-package-scm delete-package reset-package build-package buildscm bench completions help" -f -a "new-api-token" -d 'Get a new API token and save it in the configuration file (the old token stops working)'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from build srpm mock-config createrepo key sign module serve builder whoami new-api-token list get create modify delete fork regenerate-repos list-builds status watch-build cancel delete-build download-build repro monitor list-chroots get-chroot edit-chroot list-packages list-package-names get-package add-package-scm edit-package-scm delete-package reset-package build-package buildscm bench completions help" -f -a "list" -d 'List the projects of a user or @group (default: yourself)'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from build srpm mock-config createrepo key sign module serve builder whoami new-api-token list get create modify delete fork regenerate-repos list-builds status watch-build cancel delete-build download-build repro monitor list-chroots get-chroot edit-chroot list-packages list-package-names get-package add-package-scm edit-package-scm delete-package reset-package build-package buildscm bench completions help" -f -a "get" -d 'Show one project'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from build srpm mock-config createrepo key sign module serve builder whoami new-api-token list get create modify delete fork regenerate-repos list-builds status watch-build cancel delete-build download-build repro monitor list-chroots get-chroot edit-chroot list-packages list-package-names get-package add-package-scm edit-package-scm delete-package reset-package build-package buildscm bench completions help" -f -a "create" -d 'Create a project'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from build srpm mock-config createrepo key sign module serve builder whoami new-api-token list get create modify delete fork regenerate-repos list-builds status watch-build cancel delete-build download-build repro monitor list-chroots get-chroot edit-chroot list-packages list-package-names get-package add-package-scm edit-package-scm delete-package reset-package build-package buildscm bench completions help" -f -a "modify" -d 'Change settings of an existing project; options not given are left unchanged'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from build srpm mock-config createrepo key sign module serve builder whoami new-api-token list get create modify delete fork regenerate-repos list-builds status watch-build cancel delete-build download-build repro monitor list-chroots get-chroot edit-chroot list-packages list-package-names get-package add-package-scm edit-package-scm delete-package reset-package build-package buildscm bench completions help" -f -a "delete" -d 'Delete a project with all its builds'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from build srpm mock-config createrepo key sign module serve builder whoami new-api-token list get create modify delete fork regenerate-repos list-builds status watch-build cancel delete-build download-build repro monitor list-chroots get-chroot edit-chroot list-packages list-package-names get-package add-package-scm edit-package-scm delete-package reset-package build-package buildscm bench completions help" -f -a "fork" -d 'Fork a project (settings, packages and latest builds) into a new or existing one'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from build srpm mock-config createrepo key sign module serve builder whoami new-api-token list get create modify delete fork regenerate-repos list-builds status watch-build cancel delete-build download-build repro monitor list-chroots get-chroot edit-chroot list-packages list-package-names get-package add-package-scm edit-package-scm delete-package reset-package build-package buildscm bench completions help" -f -a "regenerate-repos" -d 'Regenerate the repository metadata of a project'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from build srpm mock-config createrepo key sign module serve builder whoami new-api-token list get create modify delete fork regenerate-repos list-builds status watch-build cancel delete-build download-build repro monitor list-chroots get-chroot edit-chroot list-packages list-package-names get-package add-package-scm edit-package-scm delete-package reset-package build-package buildscm bench completions help" -f -a "list-builds" -d 'List the builds of a project'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from build srpm mock-config createrepo key sign module serve builder whoami new-api-token list get create modify delete fork regenerate-repos list-builds status watch-build cancel delete-build download-build repro monitor list-chroots get-chroot edit-chroot list-packages list-package-names get-package add-package-scm edit-package-scm delete-package reset-package build-package buildscm bench completions help" -f -a "status" -d 'Print the state of a build'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from build srpm mock-config createrepo key sign module serve builder whoami new-api-token list get create modify delete fork regenerate-repos list-builds status watch-build cancel delete-build download-build repro monitor list-chroots get-chroot edit-chroot list-packages list-package-names get-package add-package-scm edit-package-scm delete-package reset-package build-package buildscm bench completions help" -f -a "watch-build" -d 'Follow builds until they finish; exits 4 if one failed or was canceled'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from build srpm mock-config createrepo key sign module serve builder whoami new-api-token list get create modify delete fork regenerate-repos list-builds status watch-build cancel delete-build download-build repro monitor list-chroots get-chroot edit-chroot list-packages list-package-names get-package add-package-scm edit-package-scm delete-package reset-package build-package buildscm bench completions help" -f -a "cancel" -d 'Cancel an unfinished build'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from build srpm mock-config createrepo key sign module serve builder whoami new-api-token list get create modify delete fork regenerate-repos list-builds status watch-build cancel delete-build download-build repro monitor list-chroots get-chroot edit-chroot list-packages list-package-names get-package add-package-scm edit-package-scm delete-package reset-package build-package buildscm bench completions help" -f -a "delete-build" -d 'Delete finished builds'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from build srpm mock-config createrepo key sign module serve builder whoami new-api-token list get create modify delete fork regenerate-repos list-builds status watch-build cancel delete-build download-build repro monitor list-chroots get-chroot edit-chroot list-packages list-package-names get-package add-package-scm edit-package-scm delete-package reset-package build-package buildscm bench completions help" -f -a "download-build" -d 'Download the results of a build into a local directory, one subdirectory per chroot'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from build srpm mock-config createrepo key sign module serve builder whoami new-api-token list get create modify delete fork regenerate-repos list-builds status watch-build cancel delete-build download-build repro monitor list-chroots get-chroot edit-chroot list-packages list-package-names get-package add-package-scm edit-package-scm delete-package reset-package build-package buildscm bench completions help" -f -a "repro" -d 'Run a remote build\'s task again locally, from the job spec its builder ran'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from build srpm mock-config createrepo key sign module serve builder whoami new-api-token list get create modify delete fork regenerate-repos list-builds status watch-build cancel delete-build download-build repro monitor list-chroots get-chroot edit-chroot list-packages list-package-names get-package add-package-scm edit-package-scm delete-package reset-package build-package buildscm bench completions help" -f -a "monitor" -d 'Show the latest build of every package in every chroot of a project'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from build srpm mock-config createrepo key sign module serve builder whoami new-api-token list get create modify delete fork regenerate-repos list-builds status watch-build cancel delete-build download-build repro monitor list-chroots get-chroot edit-chroot list-packages list-package-names get-package add-package-scm edit-package-scm delete-package reset-package build-package buildscm bench completions help" -f -a "list-chroots" -d 'List the chroots the server offers'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from build srpm mock-config createrepo key sign module serve builder whoami new-api-token list get create modify delete fork regenerate-repos list-builds status watch-build cancel delete-build download-build repro monitor list-chroots get-chroot edit-chroot list-packages list-package-names get-package add-package-scm edit-package-scm delete-package reset-package build-package buildscm bench completions help" -f -a "get-chroot" -d 'Show the settings of one chroot of a project'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from build srpm mock-config createrepo key sign module serve builder whoami new-api-token list get create modify delete fork regenerate-repos list-builds status watch-build cancel delete-build download-build repro monitor list-chroots get-chroot edit-chroot list-packages list-package-names get-package add-package-scm edit-package-scm delete-package reset-package build-package buildscm bench completions help" -f -a "edit-chroot" -d 'Change the settings of one chroot of a project'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from build srpm mock-config createrepo key sign module serve builder whoami new-api-token list get create modify delete fork regenerate-repos list-builds status watch-build cancel delete-build download-build repro monitor list-chroots get-chroot edit-chroot list-packages list-package-names get-package add-package-scm edit-package-scm delete-package reset-package build-package buildscm bench completions help" -f -a "list-packages" -d 'List the packages of a project'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from build srpm mock-config createrepo key sign module serve builder whoami new-api-token list get create modify delete fork regenerate-repos list-builds status watch-build cancel delete-build download-build repro monitor list-chroots get-chroot edit-chroot list-packages list-package-names get-package add-package-scm edit-package-scm delete-package reset-package build-package buildscm bench completions help" -f -a "list-package-names" -d 'Print the names of a project\'s packages, one per line'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from build srpm mock-config createrepo key sign module serve builder whoami new-api-token list get create modify delete fork regenerate-repos list-builds status watch-build cancel delete-build download-build repro monitor list-chroots get-chroot edit-chroot list-packages list-package-names get-package add-package-scm edit-package-scm delete-package reset-package build-package buildscm bench completions help" -f -a "get-package" -d 'Show one package of a project'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from build srpm mock-config createrepo key sign module serve builder whoami new-api-token list get create modify delete fork regenerate-repos list-builds status watch-build cancel delete-build download-build repro monitor list-chroots get-chroot edit-chroot list-packages list-package-names get-package add-package-scm edit-package-scm delete-package reset-package build-package buildscm bench completions help" -f -a "add-package-scm" -d 'Add a package built from a Git or SVN repository'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from build srpm mock-config createrepo key sign module serve builder whoami new-api-token list get create modify delete fork regenerate-repos list-builds status watch-build cancel delete-build download-build repro monitor list-chroots get-chroot edit-chroot list-packages list-package-names get-package add-package-scm edit-package-scm delete-package reset-package build-package buildscm bench completions help" -f -a "edit-package-scm" -d 'Change the source or settings of an SCM package; options not given are left unchanged'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from build srpm mock-config createrepo key sign module serve builder whoami new-api-token list get create modify delete fork regenerate-repos list-builds status watch-build cancel delete-build download-build repro monitor list-chroots get-chroot edit-chroot list-packages list-package-names get-package add-package-scm edit-package-scm delete-package reset-package build-package buildscm bench completions help" -f -a "delete-package" -d 'Delete a package and its builds from a project'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from build srpm mock-config createrepo key sign module serve builder whoami new-api-token list get create modify delete fork regenerate-repos list-builds status watch-build cancel delete-build download-build repro monitor list-chroots get-chroot edit-chroot list-packages list-package-names get-package add-package-scm edit-package-scm delete-package reset-package build-package buildscm bench completions help" -f -a "reset-package" -d 'Forget a package\'s source settings (its builds stay)'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from build srpm mock-config createrepo key sign module serve builder whoami new-api-token list get create modify delete fork regenerate-repos list-builds status watch-build cancel delete-build download-build repro monitor list-chroots get-chroot edit-chroot list-packages list-package-names get-package add-package-scm edit-package-scm delete-package reset-package build-package buildscm bench completions help" -f -a "build-package" -d 'Build a package of a project from its stored source settings'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from build srpm mock-config createrepo key sign module serve builder whoami new-api-token list get create modify delete fork regenerate-repos list-builds status watch-build cancel delete-build download-build repro monitor list-chroots get-chroot edit-chroot list-packages list-package-names get-package add-package-scm edit-package-scm delete-package reset-package build-package buildscm bench completions help" -f -a "buildscm" -d 'Build from a Git or SVN repository'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from build srpm mock-config createrepo key sign module serve builder whoami new-api-token list get create modify delete fork regenerate-repos list-builds status watch-build cancel delete-build download-build repro monitor list-chroots get-chroot edit-chroot list-packages list-package-names get-package add-package-scm edit-package-scm delete-package reset-package build-package buildscm bench completions help" -f -a "bench" -d 'Benchmarks against the tools users would pick instead (createrepo_c, rpmsign)'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from build srpm mock-config createrepo key sign module serve builder whoami new-api-token list get create modify delete fork regenerate-repos list-builds status watch-build cancel delete-build download-build repro monitor list-chroots get-chroot edit-chroot list-packages list-package-names get-package add-package-scm edit-package-scm delete-package reset-package build-package buildscm bench completions help" -f -a "completions" -d 'Print a shell completion script to stdout'
+complete -c copr -n "__fish_copr_using_subcommand help; and not __fish_seen_subcommand_from build srpm mock-config createrepo key sign module serve builder whoami new-api-token list get create modify delete fork regenerate-repos list-builds status watch-build cancel delete-build download-build repro monitor list-chroots get-chroot edit-chroot list-packages list-package-names get-package add-package-scm edit-package-scm delete-package reset-package build-package buildscm bench completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "generate" -d 'Generate a signing key for a project: writes DIR/pubkey.gpg and DIR/secret.asc (0600)'
 complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "export" -d 'Print the armored public key of a secret key file to stdout (or write it with --out)'
-complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "createrepo" -d 'Compare `copr createrepo` with createrepo_c on synthetic repositories'
-complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "sign" -d 'Compare `copr sign` with `rpmsign --addsign` (GnuPG)'
-complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "all" -d 'Run every benchmark with default sizes'
-complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from serve" -f -a "admin" -d 'Manage users, groups and API tokens (works on the database directly)'
 complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from module" -f -a "release" -d 'Release a module (modulemd v2 + defaults) from the latest successful builds and publish it as `modules.yaml` in each chroot\'s repository'
 complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from module" -f -a "build" -d 'Build a module\'s components in buildorder from a modulemd v2 file, then release it'
 complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from module" -f -a "validate" -d 'Check modulemd files (modulemd v2, modulemd-defaults v1); errors name their line'
 complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from module" -f -a "list" -d 'List the modules released from a result directory'
+complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from serve" -f -a "admin" -d 'Manage users, groups and API tokens (works on the database directly)'
+complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "createrepo" -d 'Compare `copr createrepo` with createrepo_c on synthetic repositories'
+complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "sign" -d 'Compare `copr sign` with `rpmsign --addsign` (GnuPG)'
+complete -c copr -n "__fish_copr_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "all" -d 'Run every benchmark with default sizes'

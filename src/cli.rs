@@ -46,16 +46,6 @@ pub enum OutputFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Print a shell completion script to stdout.
-    Completions(CompletionsArgs),
-    /// Write rpm-md repository metadata (repodata/) for a directory of RPMs.
-    Createrepo(CreaterepoArgs),
-    /// Generate and export OpenPGP signing keys.
-    Key(KeyArgs),
-    /// Add OpenPGP header signatures to RPM packages in place (like `rpmsign --addsign`).
-    Sign(SignArgs),
-    /// Benchmarks against the tools users would pick instead (createrepo_c, rpmsign).
-    Bench(BenchArgs),
     /// Build RPMs from a spec directory, spec file, SRPM, URL or git repository in an isolated
     /// buildroot.
     Build(BuildArgs),
@@ -63,11 +53,23 @@ pub enum Command {
     Srpm(SrpmArgs),
     /// Print the mock config a build in CHROOT would use (as Copr's builder writes it).
     MockConfig(MockConfigArgs),
+    /// Write rpm-md repository metadata (repodata/) for a directory of RPMs.
+    Createrepo(CreaterepoArgs),
+    /// Generate and export OpenPGP signing keys.
+    Key(KeyArgs),
+    /// Add OpenPGP header signatures to RPM packages in place (like `rpmsign --addsign`).
+    Sign(SignArgs),
+    /// Release a module from builds, build a module from modulemd, or check modulemd files.
+    Module(ModuleArgs),
     /// Run the build service (Copr API v3 compatible), or manage its users with `serve admin`.
     Serve(Box<ServeArgs>),
+    /// Run a build machine for `copr serve`: take tasks, build them, upload the results.
+    Builder(BuilderArgs),
     // ----- remote commands (API v3 client), named as in copr-cli -----
     /// Print the user name the configured API token belongs to.
     Whoami(WhoamiArgs),
+    /// Get a new API token and save it in the configuration file (the old token stops working).
+    NewApiToken(NewApiTokenArgs),
     /// List the projects of a user or @group (default: yourself).
     List(ListArgs),
     /// Show one project.
@@ -86,14 +88,18 @@ pub enum Command {
     ListBuilds(ListBuildsArgs),
     /// Print the state of a build.
     Status(StatusArgs),
+    /// Follow builds until they finish; exits 4 if one failed or was canceled.
+    WatchBuild(WatchBuildArgs),
     /// Cancel an unfinished build.
     Cancel(CancelArgs),
     /// Delete finished builds.
     DeleteBuild(DeleteBuildArgs),
-    /// Follow builds until they finish; exits 4 if one failed or was canceled.
-    WatchBuild(WatchBuildArgs),
     /// Download the results of a build into a local directory, one subdirectory per chroot.
     DownloadBuild(DownloadBuildArgs),
+    /// Run a remote build's task again locally, from the job spec its builder ran.
+    Repro(ReproArgs),
+    /// Show the latest build of every package in every chroot of a project.
+    Monitor(MonitorArgs),
     /// List the chroots the server offers.
     ListChroots(ListChrootsArgs),
     /// Show the settings of one chroot of a project.
@@ -102,32 +108,26 @@ pub enum Command {
     EditChroot(EditChrootArgs),
     /// List the packages of a project.
     ListPackages(ListPackagesArgs),
+    /// Print the names of a project's packages, one per line.
+    ListPackageNames(ListPackageNamesArgs),
     /// Show one package of a project.
     GetPackage(GetPackageArgs),
     /// Add a package built from a Git or SVN repository.
     AddPackageScm(AddPackageScmArgs),
     /// Change the source or settings of an SCM package; options not given are left unchanged.
     EditPackageScm(EditPackageScmArgs),
-    /// Build a package of a project from its stored source settings.
-    BuildPackage(BuildPackageArgs),
-    /// Build from a Git or SVN repository.
-    Buildscm(BuildScmArgs),
-    /// Release a module from builds, build a module from modulemd, or check modulemd files.
-    Module(ModuleArgs),
-    /// Show the latest build of every package in every chroot of a project.
-    Monitor(MonitorArgs),
-    /// Get a new API token and save it in the configuration file (the old token stops working).
-    NewApiToken(NewApiTokenArgs),
-    /// Print the names of a project's packages, one per line.
-    ListPackageNames(ListPackageNamesArgs),
     /// Delete a package and its builds from a project.
     DeletePackage(PackageNameArgs),
     /// Forget a package's source settings (its builds stay).
     ResetPackage(PackageNameArgs),
-    /// Run a remote build's task again locally, from the job spec its builder ran.
-    Repro(ReproArgs),
-    /// Run a build machine for `copr serve`: take tasks, build them, upload the results.
-    Builder(BuilderArgs),
+    /// Build a package of a project from its stored source settings.
+    BuildPackage(BuildPackageArgs),
+    /// Build from a Git or SVN repository.
+    Buildscm(BuildScmArgs),
+    /// Benchmarks against the tools users would pick instead (createrepo_c, rpmsign).
+    Bench(BenchArgs),
+    /// Print a shell completion script to stdout.
+    Completions(CompletionsArgs),
 }
 
 /// Arguments of `copr completions`.
