@@ -780,15 +780,7 @@ pub fn source_json_from(
                 m.get("type").and_then(Value::as_str).map(str::to_string),
                 &["git", "svn"],
             )?;
-            if m.get("clone_url")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .is_empty()
-            {
-                return Err(ApiError::BadRequest(
-                    "clone_url: This field is required.".into(),
-                ));
-            }
+            require_text(&m, "clone_url")?;
         }
         "pypi" => {
             set("pypi_package_name", s("pypi_package_name"));
@@ -812,27 +804,11 @@ pub fn source_json_from(
             }
             m.entry("spec_generator")
                 .or_insert_with(|| json!("pyp2spec"));
-            if m.get("pypi_package_name")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .is_empty()
-            {
-                return Err(ApiError::BadRequest(
-                    "pypi_package_name: This field is required.".into(),
-                ));
-            }
+            require_text(&m, "pypi_package_name")?;
         }
         "rubygems" => {
             set("gem_name", s("gem_name"));
-            if m.get("gem_name")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .is_empty()
-            {
-                return Err(ApiError::BadRequest(
-                    "gem_name: This field is required.".into(),
-                ));
-            }
+            require_text(&m, "gem_name")?;
         }
         "custom" => {
             for field in ["script", "chroot", "builddeps", "resultdir", "repos"] {
@@ -841,15 +817,7 @@ pub fn source_json_from(
                     .or_else(|| input.str(field));
                 set(field, v.map(Value::String));
             }
-            if m.get("script")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .is_empty()
-            {
-                return Err(ApiError::BadRequest(
-                    "script: This field is required.".into(),
-                ));
-            }
+            require_text(&m, "script")?;
             if let Some(c) = m.get("chroot").and_then(Value::as_str)
                 && !c.is_empty()
                 && !names::valid_chroot(c)
@@ -1346,4 +1314,14 @@ pub async fn monitor(State(st): State<AppState>, input: Input) -> ApiResult<Json
         "message": "Project monitor request successful",
         "packages": packages,
     })))
+}
+
+/// A 400 in copr's form-error style unless `key` holds a non-empty string.
+fn require_text(m: &Map<String, Value>, key: &str) -> Result<(), ApiError> {
+    match m.get(key).and_then(Value::as_str) {
+        Some(v) if !v.is_empty() => Ok(()),
+        _ => Err(ApiError::BadRequest(format!(
+            "{key}: This field is required."
+        ))),
+    }
 }
