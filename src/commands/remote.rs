@@ -129,6 +129,15 @@ pub fn print_line(line: impl std::fmt::Display) -> Result<(), CliError> {
     writeln!(std::io::stdout().lock(), "{line}").status(ExitStatus::Generic)
 }
 
+/// Print a build as copr-cli's `status` does: its state word, or the whole build as JSON.
+pub fn print_build_state(global: &GlobalArgs, build: &Build) -> Result<(), CliError> {
+    if json(global) {
+        print_json(build)
+    } else {
+        print_line(&build.state)
+    }
+}
+
 /// A borderless table with a header row.
 pub fn table(header: &[&str]) -> Table {
     let mut t = Table::new();

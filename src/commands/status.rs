@@ -10,10 +10,6 @@ pub fn run(global: &GlobalArgs, args: StatusArgs) -> Result<ExitStatus, CliError
         .client
         .build_get(args.build_id)
         .map_err(|e| remote.err(e))?;
-    if remote::json(global) {
-        remote::print_json(&build)?;
-    } else {
-        remote::print_line(&build.state)?;
-    }
+    remote::print_build_state(global, &build)?;
     Ok(ExitStatus::Success)
 }
