@@ -69,13 +69,7 @@ async fn plan(
             p.name
         )));
     }
-    let enabled: Vec<String> = st
-        .store
-        .project_chroots(p.id)
-        .await?
-        .into_iter()
-        .map(|c| c.mock_chroot)
-        .collect();
+    let enabled: Vec<String> = st.store.project_chroot_names(p.id).await?;
     let mut chroots: Vec<String> = match input.list("chroots").filter(|l| !l.is_empty()) {
         None => enabled.clone(),
         Some(patterns) => {

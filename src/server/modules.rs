@@ -133,13 +133,7 @@ pub async fn build(
     let (user, p) = editable_project(&st, &headers, &owner, &project).await?;
     let text = document_of(&input)?;
     let bp = plan_document(&text)?;
-    let enabled: Vec<String> = st
-        .store
-        .project_chroots(p.id)
-        .await?
-        .into_iter()
-        .map(|c| c.mock_chroot)
-        .collect();
+    let enabled: Vec<String> = st.store.project_chroot_names(p.id).await?;
     let chroots: Vec<String> = match input.list("chroots").filter(|l| !l.is_empty()) {
         None => enabled.clone(),
         Some(wanted) => {
@@ -626,13 +620,7 @@ pub async fn release_endpoint(
             "module {name}:{stream}:{v} is already released; a released module never changes"
         )));
     }
-    let enabled: Vec<String> = st
-        .store
-        .project_chroots(p.id)
-        .await?
-        .into_iter()
-        .map(|c| c.mock_chroot)
-        .collect();
+    let enabled: Vec<String> = st.store.project_chroot_names(p.id).await?;
     let wanted = input.list("chroots").filter(|l| !l.is_empty());
     let dir = project_dir(&st, &p);
     let dir2 = dir.clone();
@@ -757,13 +745,7 @@ pub async fn packages(State(st): State<AppState>, input: Input) -> ApiResult<Jso
     let owner = input.required("ownername")?;
     let name = input.required("projectname")?;
     let p = project_from(&st, &owner, &name).await?;
-    let enabled: Vec<String> = st
-        .store
-        .project_chroots(p.id)
-        .await?
-        .into_iter()
-        .map(|c| c.mock_chroot)
-        .collect();
+    let enabled: Vec<String> = st.store.project_chroot_names(p.id).await?;
     let dir = project_dir(&st, &p);
     let chroots = tokio::task::spawn_blocking(move || -> Result<_, ModuleError> {
         let mut out = serde_json::Map::new();

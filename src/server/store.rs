@@ -912,15 +912,20 @@ impl Store {
         })
     }
 
-    /// Make the project's chroots exactly `names`, keeping the settings of those that stay.
-    pub async fn set_project_chroots(&self, project_id: i64, names: &[String]) -> Result<()> {
-        let empty = serde_json::to_string(&ChrootSettings::default())?;
-        let existing: Vec<String> = self
+    /// The names of the project's enabled chroots.
+    pub async fn project_chroot_names(&self, project_id: i64) -> Result<Vec<String>> {
+        Ok(self
             .project_chroots(project_id)
             .await?
             .into_iter()
             .map(|c| c.mock_chroot)
-            .collect();
+            .collect())
+    }
+
+    /// Make the project's chroots exactly `names`, keeping the settings of those that stay.
+    pub async fn set_project_chroots(&self, project_id: i64, names: &[String]) -> Result<()> {
+        let empty = serde_json::to_string(&ChrootSettings::default())?;
+        let existing: Vec<String> = self.project_chroot_names(project_id).await?;
         on_write!(self, p => {
             let mut tx = p.begin().await?;
             for old in existing.iter().filter(|c| !names.contains(c)) {
