@@ -392,6 +392,33 @@ both_backends! {
         assert_eq!(first[0].chroots, ["epel-9-x86_64", "host-x86_64"]);
     }
 
+    /// Regression: two chroot tasks of one build finishing at the same moment left the build
+    /// `running` on PostgreSQL (each transaction derived the state without the other's change).
+    fn concurrent_chroot_results_finish_the_build(store, _url) {
+        let a = user(&store, "alice").await;
+        let chroots = ["c1-x86_64", "c2-x86_64", "c3-x86_64", "c4-x86_64"];
+        let p = project(&store, &a, "race", &chroots).await;
+        for _ in 0..10 {
+            let b = store
+                .create_build(&new_build(&p, &chroots, BatchPlacement::None))
+                .await
+                .unwrap();
+            store.set_source_state(b.id, State::Succeeded).await.unwrap();
+            let tasks = chroots.iter().map(|c| {
+                let store = store.clone();
+                let c = c.to_string();
+                tokio::spawn(async move {
+                    store.set_chroot_state(b.id, &c, State::Succeeded, None).await.unwrap()
+                })
+            });
+            for t in tasks.collect::<Vec<_>>() {
+                t.await.unwrap();
+            }
+            let got = store.get_build(b.id).await.unwrap().unwrap();
+            assert_eq!(got.state, State::Succeeded, "build {}", b.id);
+        }
+    }
+
     /// The build state machine: source, then chroots; cancel only while unfinished.
     fn build_state_machine(store, _url) {
         let a = user(&store, "alice").await;

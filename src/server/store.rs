@@ -137,8 +137,22 @@ macro_rules! package_row {
 }
 
 /// Recompute and store the derived state of one build inside a transaction.
+/// Lock a build's row for the rest of the transaction (a no-op write: PostgreSQL takes the row
+/// lock, SQLite has one writer anyway). Whoever changes a build's tasks and re-derives its state
+/// takes this lock first, so two tasks of one build finishing at once cannot each derive the
+/// state from a snapshot without the other's change and leave the build `running` forever.
+macro_rules! lock_build {
+    ($tx:expr, $id:expr) => {{
+        sqlx::query("UPDATE builds SET state = state WHERE id = $1")
+            .bind($id)
+            .execute(&mut *$tx)
+            .await?;
+    }};
+}
+
 macro_rules! refresh_build_state {
     ($tx:expr, $id:expr) => {{
+        lock_build!($tx, $id);
         let row = sqlx::query("SELECT canceled, source_state FROM builds WHERE id = $1")
             .bind($id)
             .fetch_one(&mut *$tx)
@@ -1499,6 +1513,7 @@ impl Store {
     ) -> Result<State> {
         on_write!(self, p => {
             let mut tx = p.begin().await?;
+            lock_build!(tx, id);
             let t = now();
             let started = (state == State::Running || state == State::Starting).then_some(t);
             let ended = state.is_finished().then_some(t);
