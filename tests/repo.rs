@@ -191,6 +191,57 @@ fn update_is_incremental_and_equivalent() {
     );
 }
 
+/// A package replaced by different content of the same size, with its mtime put back (a re-signed
+/// RPM, `cp -p`, `rsync -t`), is read again by `--update` — whether it changed just after the
+/// previous scan or long after. createrepo_c's (size, mtime) key would keep the stale checksum.
+#[test]
+fn update_notices_same_size_same_mtime_replacement() {
+    use sha2::Digest;
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    build_fixtures(&repo, &["hello-a", "hello-b"]);
+    let a = repo.join("hello-a-1.0-1.noarch.rpm");
+    let sha = |p: &Path| hex::encode(sha2::Sha256::digest(std::fs::read(p).unwrap()));
+    let checksum_listed = |repo: &Path, sum: &str| {
+        String::from_utf8(decompress(&repodata_file(repo, "primary")))
+            .unwrap()
+            .contains(&format!("pkgid=\"YES\">{sum}<"))
+    };
+    let flip_keeping_mtime = |p: &Path| {
+        let mtime = std::fs::metadata(p).unwrap().modified().unwrap();
+        let mut bytes = std::fs::read(p).unwrap();
+        let n = bytes.len();
+        bytes[n - 7] ^= 0x5a;
+        std::fs::write(p, &bytes).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(p)
+            .unwrap()
+            .set_modified(mtime)
+            .unwrap();
+    };
+
+    // Changed right after the scan that recorded it: the stamp alone cannot be trusted.
+    createrepo(&repo, &[]);
+    flip_keeping_mtime(&a);
+    let upd = createrepo(&repo, &["--update"]);
+    assert_eq!(upd["packages_read"], 1, "{upd}");
+    assert_eq!(upd["packages_reused"], 1, "{upd}");
+    assert!(checksum_listed(&repo, &sha(&a)));
+
+    // Changed long after the scan (the stamp was settled): the ctime gives it away.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let settled = createrepo(&repo, &["--update"]);
+    assert_eq!(settled["packages_reused"], 2, "{settled}");
+    flip_keeping_mtime(&a);
+    let upd = createrepo(&repo, &["--update"]);
+    assert_eq!(upd["packages_read"], 1, "{upd}");
+    assert!(checksum_listed(&repo, &sha(&a)));
+    // Unchanged packages stay reused.
+    let again = createrepo(&repo, &["--update"]);
+    assert_eq!(again["packages_read"], 0, "{again}");
+}
+
 /// zstd metadata and a modules.yaml record are written and read by dnf and libmodulemd.
 #[test]
 fn zstd_and_modules_yaml() {

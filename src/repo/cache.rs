@@ -1,8 +1,8 @@
 //! The incremental-update cache: `repodata/.copr-cache` (index) and an append-only blob,
 //! `repodata/.copr-cache-<generation>.blob`.
 //!
-//! The index keeps, per package, the reuse key createrepo_c uses (location, size, mtime), its
-//! identity and where its rendered XML fragments lie in the blob; and, per group of packages,
+//! The index keeps, per package, its reuse key (location, size and a [`FileStamp`], stricter
+//! than createrepo_c's whole-second mtime), its identity and where its rendered XML fragments lie in the blob; and, per group of packages,
 //! where the compressed bytes of each metadata file's group lie. Metadata files are
 //! concatenations of independently compressed groups (gzip members or zstd frames, both valid
 //! single files for every reader), so an update recompresses only the groups whose packages
@@ -16,9 +16,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::package::PackageEntry;
+use super::package::{FileStamp, PackageEntry};
 
-const MAGIC: &[u8; 8] = b"COPRRC3\n";
+const MAGIC: &[u8; 8] = b"COPRRC4\n";
 
 /// File name of the cache index inside `repodata/`.
 pub const CACHE_FILE: &str = ".copr-cache";
@@ -74,6 +74,9 @@ pub struct Cache {
     pub compression: String,
     /// Package entries by location.
     pub packages: HashMap<String, PackageEntry>,
+    /// When the run that wrote the cache looked at the packages (ns since the epoch); entries
+    /// whose stamp is racy against it are verified by checksum before reuse.
+    pub scan_ns: i64,
     /// Compressed groups by key (sha256 of the group's identity and kind).
     pub groups: HashMap<[u8; 32], Chunk>,
     /// The loaded blob and its file name.
@@ -132,6 +135,7 @@ impl Cache {
             return None;
         }
         let compression = c.string()?;
+        let scan_ns = c.u64()? as i64;
         let blob_name = c.string()?;
         if blob_name.contains('/') || !blob_name.starts_with(".copr-cache-") {
             return None;
@@ -145,6 +149,11 @@ impl Cache {
                 href: href.clone(),
                 size: c.u64()?,
                 mtime: c.u64()? as i64,
+                stamp: FileStamp {
+                    ino: c.u64()?,
+                    mtime_ns: c.u64()? as i64,
+                    ctime_ns: c.u64()? as i64,
+                },
                 pkgid: c.string()?,
                 name: c.string()?,
                 epoch: c.u64()?,
@@ -168,6 +177,7 @@ impl Cache {
         }
         Some(Cache {
             compression,
+            scan_ns,
             packages,
             groups,
             blob: Some((blob, blob_name)),
@@ -176,10 +186,12 @@ impl Cache {
 
     /// Write the cache for `entries` (in order) and `groups`: fragments and groups not yet in
     /// the loaded blob are appended to it (or everything goes into a fresh blob when there is
-    /// none or it is mostly garbage), then the index is replaced atomically.
+    /// none or it is mostly garbage), then the index is replaced atomically. `scan_ns` is the
+    /// wall-clock time (ns since the epoch) before the packages were looked at.
     pub fn save(
         &self,
         repodata: &Path,
+        scan_ns: i64,
         compression: &str,
         entries: &[PackageEntry],
         groups: &[([u8; 32], Chunk)],
@@ -228,12 +240,16 @@ impl Cache {
         let mut index = Vec::with_capacity(64 + entries.len() * 160 + groups.len() * 48);
         index.extend_from_slice(MAGIC);
         put(&mut index, compression.as_bytes());
+        index.extend_from_slice(&(scan_ns as u64).to_le_bytes());
         put(&mut index, blob_name.as_bytes());
         index.extend_from_slice(&(entries.len() as u32).to_le_bytes());
         for e in entries {
             put(&mut index, e.href.as_bytes());
             index.extend_from_slice(&e.size.to_le_bytes());
             index.extend_from_slice(&(e.mtime as u64).to_le_bytes());
+            index.extend_from_slice(&e.stamp.ino.to_le_bytes());
+            index.extend_from_slice(&(e.stamp.mtime_ns as u64).to_le_bytes());
+            index.extend_from_slice(&(e.stamp.ctime_ns as u64).to_le_bytes());
             put(&mut index, e.pkgid.as_bytes());
             put(&mut index, e.name.as_bytes());
             index.extend_from_slice(&e.epoch.to_le_bytes());
@@ -262,7 +278,7 @@ impl Cache {
             // A blob that grew behind our back (an interrupted run) is not ours to append to.
             if f.metadata()?.len() != base {
                 drop(f);
-                return Cache::default().save(repodata, compression, entries, groups);
+                return Cache::default().save(repodata, scan_ns, compression, entries, groups);
             }
             f.write_all(&tail).map_err(|e| with_path(&blob_path, e))?;
         } else {

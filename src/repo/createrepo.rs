@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 
 use super::cache::{Cache, Chunk, write_atomic};
 use super::keys::SigningKey;
-use super::package::{PackageEntry, PackageError, read_package};
+use super::package::{FileStamp, PackageEntry, PackageError, read_package};
 use crate::reporter::{Event, Reporter};
 
 /// Compression of the metadata files.
@@ -206,6 +206,9 @@ fn run(
     // the lock is released when the file is closed at the end of the run.
     let lock_path = repodata.join(".copr-lock");
     let _lock = lock_exclusive(&lock_path).map_err(CreaterepoError::io(&lock_path))?;
+    let scan_ns = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64);
     // Loading the cache and walking the tree are independent: do them side by side.
     let (cache, files) = rayon::join(
         || {
@@ -229,7 +232,8 @@ fn run(
     });
 
     // Candidates for reuse are moved out of the cache; each is kept only if the file's size and
-    // mtime still match. Every other package is read and hashed; all failures are collected.
+    // stamp (inode, mtime and ctime to the nanosecond) still match, and for packages that changed
+    // just before the previous scan, the checksum too. Every other package is read and hashed; all failures are collected.
     let candidates: Vec<Option<PackageEntry>> = files
         .iter()
         .map(|(_, href)| cache.packages.remove(href))
@@ -240,8 +244,7 @@ fn run(
         .map(|((path, href), old)| {
             if let Some(old) = old
                 && let Ok(meta) = std::fs::metadata(path)
-                && meta.len() == old.size
-                && super::package::mtime_of(&meta) == old.mtime
+                && FileStamp::still_describes(&old, path, &meta, cache.scan_ns)
             {
                 return (Ok(old), true);
             }
@@ -444,7 +447,7 @@ fn run(
         "metadata published"
     );
     // The cache is an optimisation: failing to write it only costs the next update its speed.
-    if let Err(e) = cache.save(&repodata, compression.id(), &entries, &blobs) {
+    if let Err(e) = cache.save(&repodata, scan_ns, compression.id(), &entries, &blobs) {
         reporter.event(Event::Warning {
             message: &format!("could not write the update cache: {e}"),
         });

@@ -90,7 +90,10 @@ pub struct PackageEntry {
     /// Location relative to the repository root, with `/` separators.
     pub href: String,
     pub size: u64,
+    /// Modification time in whole seconds, as written to primary.xml.
     pub mtime: i64,
+    /// The reuse key of `--update`, together with `href` and `size`.
+    pub stamp: FileStamp,
     /// sha256 of the whole file, hex.
     pub pkgid: String,
     pub name: String,
@@ -149,12 +152,28 @@ thread_local! {
     static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
+/// The sha256 of a file's content, hex.
+fn file_sha256(path: &Path) -> io::Result<String> {
+    let mut reader = HashingReader {
+        inner: std::fs::File::open(path)?,
+        hasher: Sha256::new(),
+        read: 0,
+    };
+    BUFFER.with(|b| -> io::Result<()> {
+        let mut buf = b.borrow_mut();
+        buf.resize(1 << 20, 0);
+        while reader.read(&mut buf)? != 0 {}
+        Ok(())
+    })?;
+    Ok(hex::encode(reader.hasher.finish()))
+}
+
 /// Read, hash and render one package file. `href` is its location in the repository.
 pub fn read_package(path: &Path, href: &str) -> Result<PackageEntry, PackageError> {
     let mut file = std::fs::File::open(path)?;
     let meta = file.metadata()?;
     let size = meta.len();
-    let mtime = mtime_of(&meta);
+    let stamp = FileStamp::of(&meta);
     let (raw, pkgid, read) = if size <= SLURP_LIMIT {
         let mut buf = Vec::with_capacity(size as usize + 1);
         file.read_to_end(&mut buf)?;
@@ -179,13 +198,65 @@ pub fn read_package(path: &Path, href: &str) -> Result<PackageEntry, PackageErro
     if read != size {
         return Err(PackageError::Changed);
     }
-    Ok(render(&raw, href, size, mtime, hex::encode(pkgid))?)
+    Ok(render(&raw, href, size, stamp, hex::encode(pkgid))?)
 }
 
-/// Modification time in whole seconds, as createrepo_c records it.
-pub fn mtime_of(meta: &std::fs::Metadata) -> i64 {
-    use std::os::unix::fs::MetadataExt;
-    meta.mtime()
+/// What tells one version of a file on disk from another. createrepo_c reuses an entry when
+/// the location, size and mtime in whole seconds match, which misses a package replaced by one
+/// of the same size within the same second (a re-signed or rebuilt RPM). The inode and the
+/// nanosecond mtime and ctime are stricter: any write or rename changes the ctime, and the ctime
+/// cannot be set back by a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FileStamp {
+    pub ino: u64,
+    pub mtime_ns: i64,
+    pub ctime_ns: i64,
+}
+
+impl FileStamp {
+    pub fn of(meta: &std::fs::Metadata) -> FileStamp {
+        use std::os::unix::fs::MetadataExt;
+        let ns = |s: i64, n: i64| s.saturating_mul(1_000_000_000).saturating_add(n);
+        FileStamp {
+            ino: meta.ino(),
+            mtime_ns: ns(meta.mtime(), meta.mtime_nsec()),
+            ctime_ns: ns(meta.ctime(), meta.ctime_nsec()),
+        }
+    }
+
+    /// Whether a later change could leave this stamp as it is, because the file changed so
+    /// close to `scan_ns` (when it was looked at) that the file system's timestamp granularity
+    /// hides a second change (Git's "racy clean" problem). Racy stamps are not trusted later.
+    /// Kernels stamp files from a coarse clock (one tick, at most 10 ms); file systems without
+    /// sub-second timestamps show whole seconds.
+    pub fn is_racy(&self, scan_ns: i64) -> bool {
+        let granularity = if self.ctime_ns % 1_000_000_000 == 0 {
+            2_000_000_000
+        } else {
+            100_000_000
+        };
+        self.ctime_ns.saturating_add(granularity) >= scan_ns
+    }
+
+    /// Whether `entry` (read when its file had this stamp) still describes the file at `path`
+    /// whose metadata is `meta`: same size and stamp, and for a stamp that was racy when the
+    /// entry was recorded at `scan_ns`, the same sha256 too.
+    pub fn still_describes(
+        entry: &PackageEntry,
+        path: &Path,
+        meta: &std::fs::Metadata,
+        scan_ns: i64,
+    ) -> bool {
+        if meta.len() != entry.size || FileStamp::of(meta) != entry.stamp {
+            return false;
+        }
+        !entry.stamp.is_racy(scan_ns) || file_sha256(path).is_ok_and(|h| h == entry.pkgid)
+    }
+
+    /// Whole seconds of the mtime, as createrepo_c records it.
+    pub fn mtime_secs(&self) -> i64 {
+        self.mtime_ns.div_euclid(1_000_000_000)
+    }
 }
 
 fn s<'a>(h: &Header<'a>, tag: u32) -> std::borrow::Cow<'a, str> {
@@ -413,9 +484,10 @@ pub fn render(
     raw: &RawPackage,
     href: &str,
     size: u64,
-    mtime: i64,
+    stamp: FileStamp,
     pkgid: String,
 ) -> Result<PackageEntry, HeaderError> {
+    let mtime = stamp.mtime_secs();
     let h = raw.header()?;
     let sig = raw.signature()?;
     let name = s(&h, NAME).into_owned();
@@ -597,6 +669,7 @@ pub fn render(
         href: href.to_string(),
         size,
         mtime,
+        stamp,
         pkgid,
         name,
         epoch,
