@@ -135,10 +135,19 @@ pub enum Source {
     },
     /// A script that leaves a spec and its sources (or an SRPM) in its result directory.
     Custom {
+        /// The script file; with `content`, only the name the script is written under.
         script: PathBuf,
+        /// The script itself, when it travels inside the job (remote builds: Copr's `script`
+        /// field); written into the work directory before it runs.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        content: Option<String>,
         /// The directory (relative to the script's working directory) the script writes to.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         resultdir: Option<PathBuf>,
+        /// What the script needs on the host (commands, files, package names, as in
+        /// BuildRequires; Copr's `builddeps`); checked before it runs.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        builddeps: Vec<String>,
     },
 }
 
@@ -156,6 +165,11 @@ impl Source {
                 Some(c) => format!("git {url} @ {c}"),
                 None => format!("git {url}"),
             },
+            Source::Custom {
+                script,
+                content: Some(_),
+                ..
+            } => format!("custom script {} (inline)", script.display()),
             Source::Custom { script, .. } => format!("custom script {}", script.display()),
         }
     }

@@ -804,3 +804,91 @@ fn repro_of_a_remote_failure_shows_the_same_summary() {
         stderr(&out)
     );
 }
+
+/// `copr-cli buildcustom`: the script travels inside the job, runs in the builder's source stage
+/// and its spec and sources become the SRPM built in the chroot. A builddep the builder host
+/// lacks fails the source stage with a message that names it.
+#[test]
+fn copr_cli_buildcustom_runs_the_script_on_a_builder() {
+    if copr_cli_path().is_none() {
+        return;
+    }
+    let live = live();
+    let _b = start_builder(&live, "b1");
+    let hello = example_hello();
+    let spec = fs_err::read_to_string(hello.join("hello.spec")).unwrap();
+    let code = fs_err::read_to_string(hello.join("hello.c")).unwrap();
+    let readme = fs_err::read_to_string(hello.join("README.md")).unwrap();
+    let script = live.dir.path().join("make-sources.sh");
+    fs_err::write(
+        &script,
+        format!(
+            "#!/bin/sh\nset -e\ncommand -v tar >/dev/null\n\
+             mkdir -p out\ncat > out/hello.spec <<'SPEC'\n{spec}SPEC\n\
+             cat > out/hello.c <<'CODE'\n{code}CODE\n\
+             cat > out/README.md <<'TEXT'\n{readme}TEXT\n"
+        ),
+    )
+    .unwrap();
+    let submit = |builddeps: &str| -> i64 {
+        let out = live.alice.copr_cli(&[
+            "buildcustom",
+            "hello",
+            "--script",
+            script.to_str().unwrap(),
+            "--script-resultdir",
+            "out",
+            "--script-builddeps",
+            builddeps,
+            "--nowait",
+        ]);
+        assert_code(&out, 0);
+        stdout(&out)
+            .lines()
+            .find_map(|l| l.strip_prefix("Created builds: "))
+            .unwrap_or_else(|| panic!("no build id: {}", stdout(&out)))
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let wait_final = |id: i64| -> Value {
+        let mut last = Value::Null;
+        eventually(&format!("build {id} to finish"), || {
+            last = api_get(&live.server, &format!("build/{id}"));
+            ["succeeded", "failed", "canceled"].contains(&last["state"].as_str().unwrap_or(""))
+        });
+        last
+    };
+
+    let source_log = |id: i64| {
+        reqwest::blocking::get(format!(
+            "{}/results/alice/hello/srpm-builds/{id:08}/builder-live.log",
+            live.server.url
+        ))
+        .unwrap()
+        .text()
+        .unwrap()
+    };
+
+    let ok = submit("tar sh");
+    let build = wait_final(ok);
+    assert_eq!(build["state"], "succeeded", "{build}\n{}", source_log(ok));
+    assert_eq!(build["source_package"]["name"], "hello", "{build}");
+    let chroot = host_chroot();
+    let built = api_get(
+        &live.server,
+        &format!("build-chroot/built-packages?build_id={ok}&chrootname={chroot}"),
+    );
+    assert_eq!(built["packages"][0]["name"], "hello", "{built}");
+    let cfg = api_get(&live.server, &format!("build/source-build-config/{ok}"));
+    assert_eq!(cfg["source_type"], "custom", "{cfg}");
+
+    let bad = submit("no-such-tool-for-copr-tests");
+    let build = wait_final(bad);
+    assert_eq!(build["state"], "failed", "{build}");
+    let log = source_log(bad);
+    assert!(
+        log.contains("builddeps are not available on this host: no-such-tool-for-copr-tests"),
+        "{log}"
+    );
+}

@@ -46,7 +46,12 @@ pub struct Adjustments {
 fn source_path(source: &Source) -> Option<&Path> {
     match source {
         Source::Dir { path, .. } | Source::Spec { path } | Source::Srpm { path } => Some(path),
-        Source::Custom { script, .. } => Some(script),
+        Source::Custom {
+            script,
+            content: None,
+            ..
+        } => Some(script),
+        Source::Custom { .. } => None,
         Source::Git { url, .. } if url.starts_with('/') => Some(Path::new(url)),
         Source::Url { .. } | Source::Git { .. } => None,
     }

@@ -208,7 +208,9 @@ pub(super) fn resolve_source(args: &SourceArgs) -> Result<(JobSpec, Option<CoprT
         }
         Source::Custom {
             script,
+            content: None,
             resultdir: None,
+            builddeps: Vec::new(),
         }
     } else if is_url
         && !wants_git
@@ -265,7 +267,9 @@ pub(super) fn resolve_source(args: &SourceArgs) -> Result<(JobSpec, Option<CoprT
                     args,
                     Source::Custom {
                         script: dir.join(script),
+                        content: None,
                         resultdir: None,
+                        builddeps: Vec::new(),
                     },
                     SrpmMethod::Custom,
                     toml.as_ref(),

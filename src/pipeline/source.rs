@@ -47,6 +47,43 @@ pub enum MethodError {
     Pipeline(#[from] PipelineError),
 }
 
+/// The custom script runs with the host's tools (in the source stage's isolation, not in a
+/// chroot of its own), so its `builddeps` must already be there: each is checked the way the
+/// sandbox checks BuildRequires (commands, paths, rpmdb/dpkg packages, `[sandbox.provides]`).
+fn check_builddeps(
+    builddeps: &[String],
+    scratch: &Path,
+    log: &mut dyn Write,
+) -> Result<(), MethodError> {
+    if builddeps.is_empty() {
+        return Ok(());
+    }
+    let reqs: Vec<crate::mock::deps::Req> = builddeps
+        .iter()
+        .map(|d| crate::mock::deps::Req::parse(d))
+        .collect();
+    let config = crate::mock::HostConfig::load()
+        .map_err(|e| MethodError::Output(format!("cannot read the host config: {e}")))?;
+    let mut buf: Vec<u8> = Vec::new();
+    let resolved =
+        crate::mock::deps::resolve(&reqs, &[], &config, &scratch.join("buildroot"), &mut buf);
+    let _ = log.write_all(&buf);
+    let resolved = resolved.map_err(|e| MethodError::Output(e.to_string()))?;
+    if resolved.missing.is_empty() {
+        let _ = writeln!(
+            log,
+            "custom script builddeps present: {}",
+            builddeps.join(" ")
+        );
+        return Ok(());
+    }
+    Err(MethodError::Output(format!(
+        "the custom script's builddeps are not available on this host: {} (install them on the \
+         builder, or map them in [sandbox.provides] of the host config)",
+        resolved.missing.join(", ")
+    )))
+}
+
 /// Find the spec in `dir`: `explicit` (relative to `dir`), or the only `*.spec` file there.
 pub fn find_spec(dir: &Path, explicit: Option<&Path>) -> Result<PathBuf, PipelineError> {
     if let Some(rel) = explicit {
@@ -173,13 +210,21 @@ pub fn check(job: &JobSpec) -> Result<(), PipelineError> {
                 });
             }
         }
-        Source::Custom { script, .. } => {
+        Source::Custom {
+            script,
+            content: None,
+            ..
+        } => {
             if !script.is_file() {
                 return Err(PipelineError::SourceNotFound {
                     path: script.clone(),
                 });
             }
         }
+        // Inline scripts are written out by `fetch`.
+        Source::Custom {
+            content: Some(_), ..
+        } => {}
     }
     Ok(())
 }
@@ -276,6 +321,22 @@ pub fn fetch(
                 None => root.clone(),
             };
             Ok(Fetched::Tree { root, pkgdir })
+        }
+        Source::Custom {
+            script,
+            content: Some(text),
+            ..
+        } => {
+            // An inline script (a remote custom build) becomes a file in the work directory.
+            let name = script
+                .file_name()
+                .filter(|n| !n.is_empty())
+                .unwrap_or(std::ffi::OsStr::new("script"));
+            let dir = workdir.join("custom-source");
+            fs_err::create_dir_all(&dir).map_err(PipelineError::from_io)?;
+            let path = dir.join(name);
+            fs_err::write(&path, text).map_err(PipelineError::from_io)?;
+            Ok(Fetched::Script(path))
         }
         Source::Custom { script, .. } => Ok(Fetched::Script(script.clone())),
     }
@@ -479,6 +540,9 @@ impl MethodCtx<'_> {
         }
         let resultdir = cwd.join(&rel);
         fs_err::create_dir_all(&resultdir).map_err(PipelineError::from_io)?;
+        if let Source::Custom { builddeps, .. } = &self.job.source {
+            check_builddeps(builddeps, &base, log)?;
+        }
         let copy = base.join("script");
         fs_err::copy(script, &copy).map_err(PipelineError::from_io)?;
         use std::os::unix::fs::PermissionsExt;

@@ -812,9 +812,19 @@ pub fn source_json_from(
         }
         "custom" => {
             for field in ["script", "chroot", "builddeps", "resultdir", "repos"] {
-                let v = input
-                    .str(&format!("script_{field}"))
-                    .or_else(|| input.str(field));
+                let key = format!("script_{field}");
+                let key = if input.get(&key).is_some() {
+                    &key
+                } else {
+                    field
+                };
+                // builddeps and repos are lists (copr-cli sends JSON arrays); Copr keeps them
+                // space-separated in source_json.
+                let v = if matches!(field, "builddeps" | "repos") {
+                    input.list(key).map(|l| l.join(" "))
+                } else {
+                    input.str(key)
+                };
                 set(field, v.map(Value::String));
             }
             require_text(&m, "script")?;

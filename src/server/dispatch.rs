@@ -238,10 +238,23 @@ fn source_job(b: &Build) -> Result<JobSpec, String> {
                 method,
             )
         }
+        "custom" => (
+            // The script runs in the builder's source stage with the builder host's tools;
+            // Copr's `chroot` (where Copr would run it) and `repos` are not used.
+            Source::Custom {
+                script: PathBuf::from("script"),
+                content: Some(s("script").ok_or("the build has no custom script")?),
+                resultdir: s("resultdir").map(PathBuf::from),
+                builddeps: s("builddeps")
+                    .map(|d| d.split_whitespace().map(str::to_string).collect())
+                    .unwrap_or_default(),
+            },
+            SrpmMethod::Custom,
+        ),
         other => {
             return Err(format!(
                 "builds of source type `{other}` cannot run on copr builders (supported: URL, \
-                 upload, SCM)"
+                 upload, SCM, custom)"
             ));
         }
     };
