@@ -115,8 +115,8 @@ fn chroot_mapping() {
     assert!(!root.path().join("work-unmapped").exists());
 }
 
-/// The build runs as uid 1000 without capabilities, cannot write the host, sees no host
-/// secrets, has its own PID namespace and /tmp.
+/// The build runs as uid 1000 without capabilities in /builddir, cannot write the host, sees no
+/// host secrets, has its own PID namespace and an empty /tmp, wherever the workdir lies.
 #[test]
 fn build_is_isolated() {
     let root = tempdir();
@@ -128,15 +128,15 @@ fn build_is_isolated() {
     let probe: Vec<&str> = r.log.lines().filter(|l| l.starts_with("PROBE ")).collect();
     let has = |s: &str| probe.contains(&format!("PROBE {s}").as_str());
     assert!(has("uid=1000 gid=1000"), "{probe:?}");
-    // The host file must never change. When the test's directory lies under /tmp (a checkout
-    // in /tmp), the sandbox's fresh /tmp holds the mount points bwrap creates for the workdir,
-    // so the build's write to the canary's path lands in that throwaway tmpfs instead of being
-    // refused, and /tmp shows that one top-level directory.
-    let under_tmp = root.path().starts_with("/tmp");
     assert_eq!(std::fs::read_to_string(&canary).unwrap(), "original");
-    if !under_tmp {
-        assert!(has("canary=refused"), "{probe:?}");
-    }
+    assert!(has("canary=refused"), "{probe:?}");
+    // rpm 4.20 builds in BUILD/<name>-<version>-build.
+    assert!(
+        probe
+            .iter()
+            .any(|l| l.starts_with("PROBE pwd=/builddir/build/BUILD")),
+        "{probe:?}"
+    );
     assert!(has("usr=refused"), "{probe:?}");
     assert!(!std::path::Path::new("/usr/copr-probe").exists());
     assert!(has("workdir=written"), "{probe:?}");
@@ -144,12 +144,7 @@ fn build_is_isolated() {
     assert!(has("log-entries=0"), "{probe:?}");
     assert!(has("userns=denied"), "{probe:?}");
     assert!(has("shadow-bytes=0"), "{probe:?}");
-    let tmp_entries = if under_tmp {
-        "tmp-entries=1"
-    } else {
-        "tmp-entries=0"
-    };
-    assert!(has(tmp_entries), "{probe:?}");
+    assert!(has("tmp-entries=0"), "{probe:?}");
     assert!(has("CapEff:0000000000000000"), "{probe:?}");
     let procs: usize = probe
         .iter()
@@ -181,7 +176,13 @@ fn srpm_is_read_in_place_and_read_only() {
     let before = std::fs::read(&srpm).unwrap();
     let opts = Opts::default()
         .define("canary", "/nonexistent/canary")
-        .define("srpmfile", &srpm.display().to_string());
+        .define(
+            "srpmfile",
+            &format!(
+                "/builddir/build/originals/{}",
+                srpm.file_name().unwrap().to_string_lossy()
+            ),
+        );
     let r = run(
         &*sb,
         BuildKind::Rebuild { srpm: srpm.clone() },
@@ -902,4 +903,59 @@ fn build_requires_from_http_repository() {
     let r = build(&*sb, "libb", root.path(), &gone);
     let e = r.err().to_string();
     assert!(e.contains("nonexistent/") && e.contains("404"), "{e}");
+}
+
+/// The build sees its workdir at /builddir wherever it lies on the host, so the same SRPM built
+/// in two different directories gives byte-identical binaries (before, the build path reached
+/// the compiled program).
+#[test]
+fn builds_do_not_depend_on_the_workdir_location() {
+    let sb = sandbox();
+    let first = tempdir();
+    let second = tempfile::Builder::new()
+        .prefix("copr-sandbox-")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/hello");
+    let srpm = run(
+        &*sb,
+        BuildKind::Srpm {
+            spec: example.join("hello.spec"),
+            sources: example.clone(),
+        },
+        first.path(),
+        "srpm",
+        &Opts::default(),
+    )
+    .ok()
+    .packages[0]
+        .clone();
+    let program = |root: &std::path::Path| -> Vec<u8> {
+        let r = run(
+            &*sb,
+            BuildKind::Rebuild { srpm: srpm.clone() },
+            root,
+            "rpm",
+            &Opts::default(),
+        );
+        let out = r.ok();
+        let rpm = out
+            .packages
+            .iter()
+            .find(|p| rpm_q(p, "%{NAME}") == "hello")
+            .unwrap();
+        let unpack = root.join("unpacked");
+        fs_err::create_dir_all(&unpack).unwrap();
+        let status = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("rpm2cpio '{}' | cpio -id --quiet", rpm.display()))
+            .current_dir(&unpack)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        fs_err::read(unpack.join("usr/bin/hello")).unwrap()
+    };
+    let a = program(first.path());
+    let b = program(second.path());
+    assert!(a == b, "the program differs between workdirs");
 }

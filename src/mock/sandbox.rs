@@ -1,7 +1,10 @@
 //! The `sandbox` backend: the host's rpmbuild inside bubblewrap.
 //!
 //! Isolation (see [`bwrap_args`]): the host filesystem is mounted read-only; only the build's
-//! workdir is writable; /tmp, /var/tmp and /run are fresh tmpfs; homes, host keys, the shadow
+//! workdir is writable, mounted at [`SANDBOX_WORKDIR`] (`/builddir`, with `%_topdir`
+//! `/builddir/build` as in mock, so paths recorded in packages, such as debuginfo sources, do
+//! not depend on where the workdir lies on the host); the build's inputs (spec directory,
+//! sources, SRPM) are bound read-only below it; /tmp, /var/tmp and /run are fresh, empty tmpfs; homes, host keys, the shadow
 //! files, logs and service data are hidden ([`HIDDEN_DIRS`]); new user, PID, IPC, UTS, cgroup
 //! and (unless `enable_net`) network namespaces; the build runs as uid/gid 1000 with no
 //! capabilities, even when started as root; bwrap dies with its parent. Timeout and cancel kill
@@ -26,6 +29,9 @@ use super::deps::{self, Resolution};
 use super::run::{self, Limits, Outcome};
 use super::{Backend, BackendError, BackendKind, BuildKind, BuildOutput, BuildRequest};
 use crate::mock::hostconfig::HostConfig;
+
+/// Where the build's workdir appears inside the sandbox.
+pub const SANDBOX_WORKDIR: &str = "/builddir";
 
 /// The unprivileged uid/gid builds run as inside the sandbox.
 pub const SANDBOX_UID: u32 = 1000;
@@ -151,7 +157,10 @@ fn io_err(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> BackendE
 /// Paths inside the workdir.
 struct Layout {
     workdir: PathBuf,
+    /// `%_topdir`: `/builddir/build` inside.
     topdir: PathBuf,
+    /// Where the SRPM of a binary build is bound (mock's `/builddir/build/originals`).
+    originals: PathBuf,
     home: PathBuf,
     buildroot: PathBuf,
 }
@@ -173,7 +182,8 @@ impl Layout {
             }
         }
         let l = Layout {
-            topdir: workdir.join("rpmbuild"),
+            topdir: workdir.join("build"),
+            originals: workdir.join("build").join("originals"),
             home: workdir.join("home"),
             buildroot: workdir.join("buildroot"),
             workdir,
@@ -189,6 +199,14 @@ impl Layout {
             fs_err::create_dir_all(d).map_err(io_err("cannot prepare the workdir"))?;
         }
         Ok(l)
+    }
+
+    /// The path inside the sandbox of `host`, a path below the workdir.
+    fn inside(&self, host: &Path) -> PathBuf {
+        match host.strip_prefix(&self.workdir) {
+            Ok(rest) => Path::new(SANDBOX_WORKDIR).join(rest),
+            Err(_) => host.to_path_buf(),
+        }
     }
 }
 
@@ -258,23 +276,36 @@ fn build(config: &HostConfig, req: BuildRequest<'_>) -> Result<BuildOutput, Back
             let spec = fs_err::canonicalize(spec).map_err(io_err("cannot find the spec"))?;
             let sources =
                 fs_err::canonicalize(sources).map_err(io_err("cannot find the sources"))?;
+            // The spec's directory and the sources are bound read-only where mock puts them.
+            let spec_dir = layout.inside(&layout.topdir.join("SPECS"));
+            let source_dir = layout.inside(&layout.topdir.join("SOURCES"));
             if let Some(dir) = spec.parent() {
-                sb.ro_binds.push(dir.to_path_buf());
+                sb.ro_binds.push((dir.to_path_buf(), spec_dir.clone()));
             }
-            sb.ro_binds.push(sources.clone());
+            sb.ro_binds.push((sources.clone(), source_dir.clone()));
+            let spec_name = spec.file_name().ok_or_else(|| BackendError::Io {
+                context: format!("spec {}", spec.display()),
+                source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file"),
+            })?;
             rpmbuild.extend([
                 "-bs".into(),
                 "--define".into(),
-                format!("_sourcedir {}", sources.display()),
+                format!("_sourcedir {}", source_dir.display()),
             ]);
             rpmbuild.extend(common(&layout.topdir));
-            rpmbuild.push(spec.display().to_string());
+            rpmbuild.push(spec_dir.join(spec_name).display().to_string());
         }
         BuildKind::Rebuild { srpm } => {
             // The SRPM is read where it is, bound read-only: nothing is copied (SRPMs can be
             // large) and the build cannot modify it.
             let srpm = fs_err::canonicalize(srpm).map_err(io_err("cannot find the SRPM"))?;
-            sb.ro_binds.push(srpm.clone());
+            let srpm_inside = layout.inside(
+                &layout.originals.join(
+                    srpm.file_name()
+                        .unwrap_or(std::ffi::OsStr::new("source.src.rpm")),
+                ),
+            );
+            sb.ro_binds.push((srpm.clone(), srpm_inside.clone()));
             let info = deps::SrpmDeps::read(&srpm)?;
             let mut reqs = info.requires;
             reqs.extend(buildroot_pkgs.iter().map(|s| deps::Req::parse(s)));
@@ -295,7 +326,7 @@ fn build(config: &HostConfig, req: BuildRequest<'_>) -> Result<BuildOutput, Back
                     let mut argv: Vec<String> =
                         vec!["rpmbuild".into(), "-rr".into(), "--nodeps".into()];
                     argv.extend(common(&br_top));
-                    argv.push(srpm.display().to_string());
+                    argv.push(srpm_inside.display().to_string());
                     writeln_log(
                         log,
                         &format!("sandbox: generating BuildRequires (round {round})"),
@@ -350,7 +381,7 @@ fn build(config: &HostConfig, req: BuildRequest<'_>) -> Result<BuildOutput, Back
             // Dependencies were resolved above; the host rpmdb knows nothing of the overlay.
             rpmbuild.extend(["--rebuild".into(), "--nodeps".into()]);
             rpmbuild.extend(common(&layout.topdir));
-            rpmbuild.push(srpm.display().to_string());
+            rpmbuild.push(srpm_inside.display().to_string());
         }
     }
 
@@ -386,10 +417,11 @@ fn build(config: &HostConfig, req: BuildRequest<'_>) -> Result<BuildOutput, Back
 /// How many times `%generate_buildrequires` may ask for more before the build goes ahead.
 const MAX_GENERATE_ROUNDS: usize = 5;
 
-/// What every command of one build shares: its workdir, read-only inputs, network and limits.
+/// What every command of one build shares: its workdir, read-only inputs (host path, path
+/// inside), network and limits.
 struct Sandboxed<'a> {
     layout: &'a Layout,
-    ro_binds: Vec<PathBuf>,
+    ro_binds: Vec<(PathBuf, PathBuf)>,
     enable_net: bool,
     limits: Limits<'a>,
 }
@@ -405,7 +437,10 @@ impl Sandboxed<'_> {
     ) -> Result<Outcome, BackendError> {
         let mut env: BTreeMap<String, String> = BTreeMap::new();
         env.insert("PATH".into(), SANDBOX_PATH.into());
-        env.insert("HOME".into(), self.layout.home.display().to_string());
+        env.insert(
+            "HOME".into(),
+            self.layout.inside(&self.layout.home).display().to_string(),
+        );
         env.insert("LANG".into(), "C.UTF-8".into());
         env.insert("TMPDIR".into(), "/tmp".into());
         env.insert("USER".into(), "builder".into());
@@ -513,10 +548,16 @@ fn push_common_args(
         args.push("--define".into());
         args.push(format!("{k} {v}"));
     };
-    define("_topdir", &topdir.display().to_string());
+    define("_topdir", &layout.inside(topdir).display().to_string());
     define("_tmppath", "/var/tmp");
     // Debian's rpm keeps its database in ~/.rpmdb; pin it inside the sandbox's HOME.
-    define("_dbpath", &layout.home.join(".rpmdb").display().to_string());
+    define(
+        "_dbpath",
+        &layout
+            .inside(&layout.home.join(".rpmdb"))
+            .display()
+            .to_string(),
+    );
     if !macros.contains_key("dist")
         && let Some(dist) = dist_for_chroot(chroot)
     {
@@ -554,16 +595,50 @@ pub const HIDDEN_DIRS: &[&str] = &[
     "/var/lib/sss",
 ];
 
-/// The bwrap options for a build whose writable tree is `workdir`.
+/// Top-level directories of the host that the sandbox replaces with its own.
+const OWN_TOP_LEVEL: &[&str] = &["dev", "proc", "tmp", "run", "builddir"];
+
+/// The bwrap options that show the host's root read-only: each top-level entry is bound (or,
+/// for symlinks such as merged-/usr's `/bin`, recreated) one by one over bwrap's own tmpfs
+/// root, so that the root can still take new mount points such as [`SANDBOX_WORKDIR`].
+fn host_root_args(push: &mut dyn FnMut(&[&str])) {
+    let mut entries: Vec<_> = match std::fs::read_dir("/") {
+        Ok(d) => d.filter_map(Result::ok).collect(),
+        Err(_) => Vec::new(),
+    };
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let name = e.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if OWN_TOP_LEVEL.contains(&name) {
+            continue;
+        }
+        let path = format!("/{name}");
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        if meta.file_type().is_symlink() {
+            if let Ok(target) = std::fs::read_link(&path) {
+                push(&["--symlink", &target.to_string_lossy(), &path]);
+            }
+        } else if meta.is_dir() || meta.is_file() {
+            push(&["--ro-bind", &path, &path]);
+        }
+    }
+}
+
+/// The bwrap options for a build whose writable tree is `workdir` (seen at
+/// [`SANDBOX_WORKDIR`]), with read-only inputs bound from host paths to paths inside.
 pub fn bwrap_args(
     workdir: &Path,
-    ro_binds: &[PathBuf],
+    ro_binds: &[(PathBuf, PathBuf)],
     enable_net: bool,
     env: &BTreeMap<String, String>,
 ) -> Vec<String> {
     let mut a: Vec<String> = Vec::new();
     let mut push = |items: &[&str]| a.extend(items.iter().map(|s| s.to_string()));
-    push(&["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]);
+    host_root_args(&mut push);
+    push(&["--dev", "/dev", "--proc", "/proc"]);
     push(&["--tmpfs", "/tmp", "--tmpfs", "/var/tmp", "--tmpfs", "/run"]);
     // Hide what a build has no business reading (homes, keys, password hashes, service data
     // and logs); files the caller owns stay readable otherwise, since the sandbox uid maps to
@@ -599,12 +674,12 @@ pub fn bwrap_args(
             push(&["--ro-bind", &t, &t]);
         }
     }
-    for p in ro_binds {
-        let p = p.display().to_string();
-        push(&["--ro-bind", &p, &p]);
-    }
     let w = workdir.display().to_string();
-    push(&["--bind", &w, &w]);
+    push(&["--bind", &w, SANDBOX_WORKDIR]);
+    for (host, inside) in ro_binds {
+        let (h, i) = (host.display().to_string(), inside.display().to_string());
+        push(&["--ro-bind", &h, &i]);
+    }
     push(&["--unshare-all"]);
     if enable_net {
         push(&["--share-net"]);
@@ -629,7 +704,7 @@ pub fn bwrap_args(
     for (k, v) in env {
         push(&["--setenv", k, v]);
     }
-    push(&["--chdir", &w]);
+    push(&["--chdir", SANDBOX_WORKDIR]);
     a
 }
 

@@ -136,6 +136,18 @@ fn sha256(data: &[u8]) -> [u8; 32] {
     h.finish()
 }
 
+impl<R: Read> HashingReader<R> {
+    /// Read (and hash) the rest of the input, through a per-thread buffer.
+    fn drain(&mut self) -> io::Result<()> {
+        BUFFER.with(|b| {
+            let mut buf = b.borrow_mut();
+            buf.resize(1 << 20, 0);
+            while self.read(&mut buf)? != 0 {}
+            Ok(())
+        })
+    }
+}
+
 impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
@@ -159,12 +171,7 @@ fn file_sha256(path: &Path) -> io::Result<String> {
         hasher: Sha256::new(),
         read: 0,
     };
-    BUFFER.with(|b| -> io::Result<()> {
-        let mut buf = b.borrow_mut();
-        buf.resize(1 << 20, 0);
-        while reader.read(&mut buf)? != 0 {}
-        Ok(())
-    })?;
+    reader.drain()?;
     Ok(hex::encode(reader.hasher.finish()))
 }
 
@@ -186,12 +193,7 @@ pub fn read_package(path: &Path, href: &str) -> Result<PackageEntry, PackageErro
             read: 0,
         };
         let raw = RawPackage::read(&mut reader)?;
-        BUFFER.with(|b| -> io::Result<()> {
-            let mut buf = b.borrow_mut();
-            buf.resize(1 << 20, 0);
-            while reader.read(&mut buf)? != 0 {}
-            Ok(())
-        })?;
+        reader.drain()?;
         let read = reader.read;
         (raw, reader.hasher.finish(), read)
     };
