@@ -5,16 +5,9 @@ use crate::client::{PackageSettings, ScmSource};
 use crate::commands::remote::{self, Remote};
 use crate::error::{CliError, ExitStatus};
 
-/// `add-package-scm`: unset source fields get copr-cli's defaults (git, rpkg, empty paths).
+/// `add-package-scm`: unset source fields get copr-cli's defaults.
 pub fn run(global: &GlobalArgs, args: AddPackageScmArgs) -> Result<ExitStatus, CliError> {
-    let mut source = scm_source(Some(args.clone_url.clone()), &args.scm);
-    source.committish.get_or_insert_with(String::new);
-    source.subdirectory.get_or_insert_with(String::new);
-    source.spec.get_or_insert_with(String::new);
-    source.scm_type.get_or_insert_with(|| "git".to_string());
-    source
-        .source_build_method
-        .get_or_insert_with(|| "rpkg".to_string());
+    let source = scm_source_with_defaults(args.clone_url.clone(), &args.scm);
     save(
         global,
         &args.remote,
@@ -50,6 +43,20 @@ pub fn scm_source(clone_url: Option<String>, a: &ScmArgs) -> ScmSource {
         scm_type: a.scm_type.clone(),
         source_build_method: a.srpm_build_method.clone(),
     }
+}
+
+/// The source of a new SCM package or build: unset fields get copr-cli's defaults (git, rpkg,
+/// empty committish, subdirectory and spec).
+pub fn scm_source_with_defaults(clone_url: String, a: &ScmArgs) -> ScmSource {
+    let mut source = scm_source(Some(clone_url), a);
+    source.committish.get_or_insert_with(String::new);
+    source.subdirectory.get_or_insert_with(String::new);
+    source.spec.get_or_insert_with(String::new);
+    source.scm_type.get_or_insert_with(|| "git".to_string());
+    source
+        .source_build_method
+        .get_or_insert_with(|| "rpkg".to_string());
+    source
 }
 
 fn save(

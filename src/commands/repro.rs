@@ -9,7 +9,7 @@ use crate::client::repro::{TaskRef, adjust};
 use crate::commands::remote::Remote;
 use crate::error::{CliError, ExitStatus, WithStatus};
 use crate::mock::{BackendKind, CancelToken};
-use crate::pipeline::{self, RunOptions, State};
+use crate::pipeline::{self, RunOptions};
 
 use super::build::{cancel_on_interrupt, open_backend, pipeline_error, print_failure, render};
 
@@ -78,23 +78,7 @@ pub fn run(global: &GlobalArgs, args: ReproArgs) -> Result<ExitStatus, CliError>
         // The source task: only the SRPM stage, as the builder ran it.
         let out = pipeline::make_srpm(&job, backend.as_ref(), &args.resultdir, reporter, cancel)
             .map_err(pipeline_error)?;
-        if global.output == OutputFormat::Json {
-            super::remote::print_json(&out)?;
-        } else if let Some(p) = &out.srpm {
-            super::remote::print_line(p.path.display())?;
-        }
-        if out.state == State::Succeeded {
-            return Ok(ExitStatus::Success);
-        }
-        let red = console::Style::new().red().bold().for_stderr();
-        eprintln!("{} the SRPM build failed:", red.apply_to("error:"));
-        for line in out.error.as_deref().unwrap_or("").lines() {
-            eprintln!("  {line}");
-        }
-        if let Some(log) = &out.log {
-            eprintln!("  log: {}", log.display());
-        }
-        return Ok(ExitStatus::BuildFailed);
+        return super::srpm::report(global, &out);
     }
     let opts = RunOptions {
         resultdir: args.resultdir.clone(),

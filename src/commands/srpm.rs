@@ -23,9 +23,15 @@ pub fn run(global: &GlobalArgs, args: SrpmArgs) -> Result<ExitStatus, CliError> 
         cancel,
     )
     .map_err(pipeline_error)?;
+    report(global, &out)
+}
+
+/// Print an SRPM stage's outcome: the SRPM's path (or the JSON report) on stdout, the failure
+/// and its log on stderr; exit 4 when it failed.
+pub fn report(global: &GlobalArgs, out: &pipeline::SrpmOnly) -> Result<ExitStatus, CliError> {
     let mut stdout = std::io::stdout().lock();
     if global.output == OutputFormat::Json {
-        let text = serde_json::to_string_pretty(&out).status(ExitStatus::Generic)?;
+        let text = serde_json::to_string_pretty(out).status(ExitStatus::Generic)?;
         writeln!(stdout, "{text}").status(ExitStatus::Generic)?;
     } else if let Some(p) = &out.srpm {
         writeln!(stdout, "{}", p.path.display()).status(ExitStatus::Generic)?;

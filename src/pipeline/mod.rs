@@ -1015,29 +1015,7 @@ pub fn build_srpm(
         cancel: opts.cancel.clone(),
     };
     let work = WorkDir::create(&opts.resultdir)?;
-    emit(
-        &opts,
-        Event::StageStarted {
-            stage: STAGE_SOURCE,
-            detail: Some(&job.source.describe()),
-        },
-    );
-    let progress = |done, total| {
-        opts.reporter.event(Event::StageProgress {
-            stage: STAGE_SOURCE,
-            done,
-            total,
-        })
-    };
-    let fetched = source::fetch(job, &work.path, &opts.resultdir, &progress)?;
-    emit(
-        &opts,
-        Event::StageFinished {
-            stage: STAGE_SOURCE,
-            ok: true,
-            message: None,
-        },
-    );
+    let fetched = run_source_stage(job, &opts, &work.path, &opts.resultdir)?;
     Ok(run_srpm_stage(job, backend, &opts, &work, fetched)?.report)
 }
 

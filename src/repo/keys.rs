@@ -245,33 +245,32 @@ impl SigningKey {
             .map_err(|e| KeyError::Sign(e.to_string()))
     }
 
-    /// One binary OpenPGP signature packet over `data` (an RPM header), SHA-256.
-    pub fn sign_binary(&self, data: &[u8]) -> Result<Vec<u8>, KeyError> {
+    /// A binary-document signature over `data`, SHA-256, made now.
+    fn signature(&self, data: &[u8]) -> Result<Packet, KeyError> {
         let mut kp = self.keypair()?;
-        let sig = SignatureBuilder::new(SignatureType::Binary)
+        SignatureBuilder::new(SignatureType::Binary)
             .set_hash_algo(HashAlgorithm::SHA256)
             .set_signature_creation_time(SystemTime::now())
             .and_then(|b| b.sign_message(&mut kp, data))
-            .map_err(|e| KeyError::Sign(e.to_string()))?;
-        Packet::from(sig)
+            .map(Packet::from)
+            .map_err(|e| KeyError::Sign(e.to_string()))
+    }
+
+    /// One binary OpenPGP signature packet over `data` (an RPM header), SHA-256.
+    pub fn sign_binary(&self, data: &[u8]) -> Result<Vec<u8>, KeyError> {
+        self.signature(data)?
             .to_vec()
             .map_err(|e| KeyError::Sign(e.to_string()))
     }
 
     /// Armored detached signature over `data` (`repomd.xml.asc`).
     pub fn sign_detached_armored(&self, data: &[u8]) -> Result<Vec<u8>, KeyError> {
-        let mut kp = self.keypair()?;
-        let sig = SignatureBuilder::new(SignatureType::Binary)
-            .set_hash_algo(HashAlgorithm::SHA256)
-            .set_signature_creation_time(SystemTime::now())
-            .and_then(|b| b.sign_message(&mut kp, data))
-            .map_err(|e| KeyError::Sign(e.to_string()))?;
+        let sig = self.signature(data)?;
         let mut out = Vec::new();
         {
             let mut w = openpgp::armor::Writer::new(&mut out, openpgp::armor::Kind::Signature)
                 .map_err(|e| KeyError::Sign(e.to_string()))?;
-            Packet::from(sig)
-                .serialize(&mut w)
+            sig.serialize(&mut w)
                 .map_err(|e| KeyError::Sign(e.to_string()))?;
             w.finalize().map_err(|e| KeyError::Sign(e.to_string()))?;
         }
