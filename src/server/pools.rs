@@ -524,18 +524,13 @@ impl PoolBackend for ServerBackend {
             .ready_task_counts()
             .await
             .map_err(|e| e.to_string())?;
-        let required = &self.st.config.builders.chroot_tags;
-        let mut n = sources.max(0) as usize;
-        for (chroot, count) in chroots {
-            let tags_ok = required
-                .iter()
-                .filter(|(pat, _)| glob::Pattern::new(pat).is_ok_and(|p| p.matches(&chroot)))
-                .all(|(_, tags)| tags.iter().all(|t| pool.tags.contains(t)));
-            if tags_ok && pool_builds_chroot(pool, &chroot) {
-                n += count.max(0) as usize;
-            }
-        }
-        Ok(n)
+        Ok(pool_demand(
+            pool,
+            &self.st.config.pools,
+            &self.st.config.builders.chroot_tags,
+            sources,
+            &chroots,
+        ))
     }
 
     async fn activity(&self, machine: &str) -> Result<Activity, String> {
@@ -596,6 +591,35 @@ pub fn start(st: &super::AppState) -> PoolsHandle {
 
 /// Whether a chroot belongs to a pool: listed in `chroots`, or (without a list) of its arch
 /// (any chroot without `arch`).
+/// How many of the ready tasks `pool` should have machines for: the chroot tasks its machines
+/// can build (arch or chroots, and the tags `chroot_tags` requires), and — since any builder
+/// takes a source task — the `sources` ready source tasks only when it is the first of `pools`,
+/// so that one pending SRPM does not start a machine in every pool.
+pub fn pool_demand(
+    pool: &PoolConfig,
+    pools: &[PoolConfig],
+    chroot_tags: &BTreeMap<String, Vec<String>>,
+    sources: i64,
+    chroots: &[(String, i64)],
+) -> usize {
+    let takes_sources = pools.first().is_none_or(|p| p.name == pool.name);
+    let mut n = if takes_sources {
+        sources.max(0) as usize
+    } else {
+        0
+    };
+    for (chroot, count) in chroots {
+        let tags_ok = chroot_tags
+            .iter()
+            .filter(|(pat, _)| glob::Pattern::new(pat).is_ok_and(|p| p.matches(chroot)))
+            .all(|(_, tags)| tags.iter().all(|t| pool.tags.contains(t)));
+        if tags_ok && pool_builds_chroot(pool, chroot) {
+            n += (*count).max(0) as usize;
+        }
+    }
+    n
+}
+
 pub fn pool_builds_chroot(pool: &PoolConfig, chroot: &str) -> bool {
     if !pool.chroots.is_empty() {
         return pool.chroots.iter().any(|c| c == chroot);
@@ -633,6 +657,39 @@ mod tests {
             started: now - Duration::from_secs(1000),
             idle_since: idle_for.map(|s| now - Duration::from_secs(s)),
         }
+    }
+
+    /// Source tasks count for the first pool only; chroot tasks for every pool that can build
+    /// them (arch, chroots, required tags).
+    #[test]
+    fn demand_per_pool() {
+        let x86 = PoolConfig {
+            name: "x86".into(),
+            arch: Some("x86_64".into()),
+            ..pool(4, 0)
+        };
+        let arm = PoolConfig {
+            name: "arm".into(),
+            arch: Some("aarch64".into()),
+            tags: vec!["arm".into()],
+            ..pool(4, 0)
+        };
+        let pools = vec![x86.clone(), arm.clone()];
+        let tags: BTreeMap<String, Vec<String>> =
+            [("*-aarch64".to_string(), vec!["arm".to_string()])].into();
+        let chroots = vec![
+            ("fedora-42-x86_64".to_string(), 2),
+            ("fedora-42-aarch64".to_string(), 5),
+        ];
+        assert_eq!(pool_demand(&x86, &pools, &tags, 3, &chroots), 5);
+        assert_eq!(pool_demand(&arm, &pools, &tags, 3, &chroots), 5);
+        let untagged = PoolConfig {
+            tags: vec![],
+            ..arm.clone()
+        };
+        assert_eq!(pool_demand(&untagged, &pools, &tags, 3, &chroots), 0);
+        // A lone pool takes everything it can build.
+        assert_eq!(pool_demand(&x86, &[], &tags, 3, &chroots), 5);
     }
 
     /// Unit test of the pool logic: prealloc machines are kept, demand starts more up to max,
