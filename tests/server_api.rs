@@ -229,6 +229,29 @@ fn copr_cli_scenario() {
     assert!(!data.join("results/alice/hello-fork").exists());
     assert!(!data.join("keys/alice/hello-fork").exists());
 
+    // Deleting a project removes the uploaded sources of its builds too.
+    let uploaded_files = || {
+        walkdir::WalkDir::new(data.join("uploads"))
+            .into_iter()
+            .flatten()
+            .filter(|e| e.file_type().is_file())
+            .count()
+    };
+    let r = c(&[
+        "build",
+        "--nowait",
+        "-r",
+        "host-x86_64",
+        "hello",
+        srpm.to_str().unwrap(),
+    ]);
+    ok("second upload", &r);
+    assert_eq!(uploaded_files(), 1);
+    let r = c(&["delete", "hello"]);
+    ok("delete with builds", &r);
+    assert_eq!(uploaded_files(), 0, "uploads of a deleted project remain");
+    assert!(!data.join("results/alice/hello").exists());
+
     // No token reaches the log.
     let status = server.stop();
     assert!(status.success(), "server did not stop cleanly: {status}");

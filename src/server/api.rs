@@ -415,7 +415,9 @@ pub async fn project_delete(
         )));
     }
     let body = project_json(&st, &p).await?;
+    let uploads = st.store.project_upload_sources(p.id).await?;
     st.store.delete_project(p.id).await?;
+    super::builds::remove_project_uploads(&st, &uploads).await;
     for dir in [
         st.results_dir.join(&p.ownername).join(&p.name),
         st.keys_dir.join(&p.ownername).join(&p.name),

@@ -662,11 +662,24 @@ async fn remove_build_results(st: &AppState, b: &Build) {
         discard(&base.join(&c.name).join(&suffix)).await;
     }
     discard(&base.join("srpm-builds").join(format!("{:08}", b.id))).await;
-    if let Some(tmp) = b.source_json.get("tmp").and_then(Value::as_str)
-        && tmp.starts_with("tmp-")
-        && names::valid_file_name(tmp)
-    {
-        discard(&st.uploads_dir.join(tmp)).await;
+    if let Some(dir) = upload_dir(st, &b.source_json) {
+        discard(&dir).await;
+    }
+}
+
+/// The directory under `<data>/uploads` an uploaded build's source lies in (its
+/// `source_json.tmp`, checked to be one of ours).
+fn upload_dir(st: &AppState, source_json: &Value) -> Option<std::path::PathBuf> {
+    let tmp = source_json.get("tmp").and_then(Value::as_str)?;
+    (tmp.starts_with("tmp-") && names::valid_file_name(tmp)).then(|| st.uploads_dir.join(tmp))
+}
+
+/// Remove the uploaded sources of a project's builds (when the project is deleted).
+pub async fn remove_project_uploads(st: &AppState, sources: &[Value]) {
+    for s in sources {
+        if let Some(dir) = upload_dir(st, s) {
+            discard(&dir).await;
+        }
     }
 }
 

@@ -936,6 +936,24 @@ impl Store {
             .collect())
     }
 
+    /// The `source_json` of a project's uploaded builds (their `tmp` names the upload directory
+    /// to remove along with the project).
+    pub async fn project_upload_sources(&self, project_id: i64) -> Result<Vec<serde_json::Value>> {
+        on_read!(self, p => {
+            let rows: Vec<String> = sqlx::query_scalar(
+                "SELECT source_json FROM builds WHERE project_id = $1 AND source_type = 'upload'",
+            )
+            .bind(project_id)
+            .fetch_all(p)
+            .await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                out.push(serde_json::from_str(&r)?);
+            }
+            Ok(out)
+        })
+    }
+
     /// Make the project's chroots exactly `names`, keeping the settings of those that stay.
     pub async fn set_project_chroots(&self, project_id: i64, names: &[String]) -> Result<()> {
         let empty = serde_json::to_string(&ChrootSettings::default())?;
