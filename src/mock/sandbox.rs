@@ -4,11 +4,11 @@
 //! workdir is writable, mounted at [`SANDBOX_WORKDIR`] (`/builddir`, with `%_topdir`
 //! `/builddir/build` as in mock, so paths recorded in packages, such as debuginfo sources, do
 //! not depend on where the workdir lies on the host); the build's inputs (spec directory,
-//! sources, SRPM) are bound read-only below it; /tmp, /var/tmp and /run are fresh, empty tmpfs; homes, host keys, the shadow
-//! files, logs and service data are hidden ([`HIDDEN_DIRS`]); new user, PID, IPC, UTS, cgroup
-//! and (unless `enable_net`) network namespaces; the build runs as uid/gid 1000 with no
-//! capabilities, even when started as root; bwrap dies with its parent. Timeout and cancel kill
-//! the process group, which takes the whole PID namespace down. The memory limit is `RLIMIT_AS`
+//! sources, SRPM) are bound read-only below it; /tmp, /var/tmp and /run are fresh, empty
+//! tmpfs; homes, host keys, the shadow files, logs and service data are hidden
+//! ([`HIDDEN_DIRS`]); new user, PID, IPC, UTS, cgroup and (unless `enable_net`) network
+//! namespaces; the build runs as uid/gid 1000 with no capabilities, even when started as
+//! root; bwrap dies with its parent. Timeout and cancel kill the process group, which takes the whole PID namespace down. The memory limit is `RLIMIT_AS`
 //! on every build process (inherited by all children): it needs no cgroup delegation, so it
 //! works the same for root and unprivileged users, in containers and on CI; it limits each
 //! process's address space rather than the sum.
@@ -157,10 +157,9 @@ fn io_err(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> BackendE
 /// Paths inside the workdir.
 struct Layout {
     workdir: PathBuf,
-    /// `%_topdir`: `/builddir/build` inside.
+    /// `%_topdir`: `/builddir/build` inside; a binary build's SRPM is bound into its
+    /// `originals/` (mock's `/builddir/build/originals`).
     topdir: PathBuf,
-    /// Where the SRPM of a binary build is bound (mock's `/builddir/build/originals`).
-    originals: PathBuf,
     home: PathBuf,
     buildroot: PathBuf,
 }
@@ -183,7 +182,6 @@ impl Layout {
         }
         let l = Layout {
             topdir: workdir.join("build"),
-            originals: workdir.join("build").join("originals"),
             home: workdir.join("home"),
             buildroot: workdir.join("buildroot"),
             workdir,
@@ -300,7 +298,7 @@ fn build(config: &HostConfig, req: BuildRequest<'_>) -> Result<BuildOutput, Back
             // large) and the build cannot modify it.
             let srpm = fs_err::canonicalize(srpm).map_err(io_err("cannot find the SRPM"))?;
             let srpm_inside = layout.inside(
-                &layout.originals.join(
+                &layout.topdir.join("originals").join(
                     srpm.file_name()
                         .unwrap_or(std::ffi::OsStr::new("source.src.rpm")),
                 ),

@@ -2,11 +2,11 @@
 //! `repodata/.copr-cache-<generation>.blob`.
 //!
 //! The index keeps, per package, its reuse key (location, size and a [`FileStamp`], stricter
-//! than createrepo_c's whole-second mtime), its identity and where its rendered XML fragments lie in the blob; and, per group of packages,
-//! where the compressed bytes of each metadata file's group lie. Metadata files are
-//! concatenations of independently compressed groups (gzip members or zstd frames, both valid
-//! single files for every reader), so an update recompresses only the groups whose packages
-//! changed, appends the new fragments and groups to the blob and rewrites only the small index.
+//! than createrepo_c's whole-second mtime), its identity and where its rendered XML fragments
+//! lie in the blob; and, per group of packages, where the compressed bytes of each metadata
+//! file's group lie. Metadata files are concatenations of independently compressed groups
+//! (gzip members or zstd frames, both valid single files for every reader), so an update
+//! recompresses only the groups whose packages changed, appends the new fragments and groups to the blob and rewrites only the small index.
 //! The blob is rewritten from scratch on cold runs and when more than half of it is garbage.
 //! When the cache is missing, unreadable or from another version, the next run regenerates
 //! everything.
@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use super::package::{FileStamp, PackageEntry};
 
-const MAGIC: &[u8; 8] = b"COPRRC4\n";
+const MAGIC: &[u8; 8] = b"COPRRC5\n";
 
 /// File name of the cache index inside `repodata/`.
 pub const CACHE_FILE: &str = ".copr-cache";
@@ -189,7 +189,6 @@ impl Cache {
             let e = PackageEntry {
                 href: href.clone(),
                 size: c.u64()?,
-                mtime: c.u64()? as i64,
                 stamp: FileStamp {
                     ino: c.u64()?,
                     mtime_ns: c.u64()? as i64,
@@ -287,7 +286,6 @@ impl Cache {
         for e in entries {
             put(&mut index, e.href.as_bytes());
             index.extend_from_slice(&e.size.to_le_bytes());
-            index.extend_from_slice(&(e.mtime as u64).to_le_bytes());
             index.extend_from_slice(&e.stamp.ino.to_le_bytes());
             index.extend_from_slice(&(e.stamp.mtime_ns as u64).to_le_bytes());
             index.extend_from_slice(&(e.stamp.ctime_ns as u64).to_le_bytes());

@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 
 use super::cache::{Cache, Chunk, write_atomic};
 use super::keys::SigningKey;
-use super::package::{FileStamp, PackageEntry, PackageError, read_package};
+use super::package::{PackageEntry, PackageError, read_package};
 use crate::reporter::{Event, Reporter};
 
 /// Compression of the metadata files.
@@ -244,7 +244,7 @@ fn run(
         .map(|((path, href), old)| {
             if let Some(old) = old
                 && let Ok(meta) = std::fs::metadata(path)
-                && FileStamp::still_describes(&old, path, &meta, cache.scan_ns)
+                && old.still_describes(path, &meta, cache.scan_ns)
             {
                 return (Ok(old), true);
             }
@@ -551,7 +551,7 @@ fn group_key(kind: Kind, members: &[PackageEntry]) -> [u8; 32] {
         h.update(e.href.as_bytes());
         h.update([0]);
         h.update(e.size.to_le_bytes());
-        h.update(e.mtime.to_le_bytes());
+        h.update(e.stamp.mtime_secs().to_le_bytes());
     }
     h.finalize().into()
 }

@@ -90,9 +90,8 @@ pub struct PackageEntry {
     /// Location relative to the repository root, with `/` separators.
     pub href: String,
     pub size: u64,
-    /// Modification time in whole seconds, as written to primary.xml.
-    pub mtime: i64,
-    /// The reuse key of `--update`, together with `href` and `size`.
+    /// The reuse key of `--update`, together with `href` and `size`; its whole-second mtime is
+    /// the one primary.xml records.
     pub stamp: FileStamp,
     /// sha256 of the whole file, hex.
     pub pkgid: String,
@@ -116,6 +115,16 @@ impl PackageEntry {
             "{}-{}:{}-{}.{}",
             self.name, self.epoch, self.version, self.release, self.arch
         )
+    }
+
+    /// Whether this entry still describes the file at `path` whose metadata is `meta`: same
+    /// size and stamp, and, when the stamp was racy at `scan_ns` (the scan that recorded it),
+    /// the same sha256 too.
+    pub fn still_describes(&self, path: &Path, meta: &std::fs::Metadata, scan_ns: i64) -> bool {
+        if meta.len() != self.size || FileStamp::of(meta) != self.stamp {
+            return false;
+        }
+        !self.stamp.is_racy(scan_ns) || file_sha256(path).is_ok_and(|h| h == self.pkgid)
     }
 
     /// The basename of the location, used as the primary sort key (createrepo_c's order).
@@ -207,7 +216,8 @@ pub fn read_package(path: &Path, href: &str) -> Result<PackageEntry, PackageErro
 /// the location, size and mtime in whole seconds match, which misses a package replaced by one
 /// of the same size within the same second (a re-signed or rebuilt RPM). The inode and the
 /// nanosecond mtime and ctime are stricter: any write or rename changes the ctime, and the ctime
-/// cannot be set back by a user.
+/// cannot be set back by a user. Hard links, chmod and extended attributes (librepo caches
+/// checksums in them) change the ctime too; such packages are merely read again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct FileStamp {
     pub ino: u64,
@@ -238,21 +248,6 @@ impl FileStamp {
             100_000_000
         };
         self.ctime_ns.saturating_add(granularity) >= scan_ns
-    }
-
-    /// Whether `entry` (read when its file had this stamp) still describes the file at `path`
-    /// whose metadata is `meta`: same size and stamp, and for a stamp that was racy when the
-    /// entry was recorded at `scan_ns`, the same sha256 too.
-    pub fn still_describes(
-        entry: &PackageEntry,
-        path: &Path,
-        meta: &std::fs::Metadata,
-        scan_ns: i64,
-    ) -> bool {
-        if meta.len() != entry.size || FileStamp::of(meta) != entry.stamp {
-            return false;
-        }
-        !entry.stamp.is_racy(scan_ns) || file_sha256(path).is_ok_and(|h| h == entry.pkgid)
     }
 
     /// Whole seconds of the mtime, as createrepo_c records it.
@@ -670,7 +665,6 @@ pub fn render(
     Ok(PackageEntry {
         href: href.to_string(),
         size,
-        mtime,
         stamp,
         pkgid,
         name,
