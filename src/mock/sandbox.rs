@@ -2,16 +2,16 @@
 //!
 //! Isolation (see [`bwrap_args`]): the host filesystem is mounted read-only; only the build's
 //! workdir is writable, mounted at [`SANDBOX_WORKDIR`] (`/builddir`, with `%_topdir`
-//! `/builddir/build` as in mock, so paths recorded in packages, such as debuginfo sources, do
-//! not depend on where the workdir lies on the host); the build's inputs (spec directory,
-//! sources, SRPM) are bound read-only below it; /tmp, /var/tmp and /run are fresh, empty
-//! tmpfs; homes, host keys, the shadow files, logs and service data are hidden
-//! ([`HIDDEN_DIRS`]); new user, PID, IPC, UTS, cgroup and (unless `enable_net`) network
-//! namespaces; the build runs as uid/gid 1000 with no capabilities, even when started as
-//! root; bwrap dies with its parent. Timeout and cancel kill the process group, which takes the whole PID namespace down. The memory limit is `RLIMIT_AS`
-//! on every build process (inherited by all children): it needs no cgroup delegation, so it
-//! works the same for root and unprivileged users, in containers and on CI; it limits each
-//! process's address space rather than the sum.
+//! `/builddir/build` as in mock, so paths recorded in packages, such as debuginfo sources, do not
+//! depend on where the workdir lies on the host); the build's inputs (spec directory, sources,
+//! SRPM) are bound read-only below it; /tmp, /var/tmp and /run are fresh, empty tmpfs; homes, host
+//! keys, the shadow files, logs and service data are hidden ([`HIDDEN_DIRS`]); new user, PID, IPC,
+//! UTS, cgroup and (unless `enable_net`) network namespaces; the build runs as uid/gid 1000 with no
+//! capabilities, even when started as root; bwrap dies with its parent. Timeout and cancel kill the
+//! process group, which takes the whole PID namespace down. The memory limit is `RLIMIT_AS` on
+//! every build process (inherited by all children): it needs no cgroup delegation, so it works the
+//! same for root and unprivileged users, in containers and on CI; it limits each process's address
+//! space rather than the sum.
 //!
 //! Packages from the request's repositories that satisfy BuildRequires are unpacked into
 //! `<workdir>/buildroot` and mounted as overlayfs lower layers over the host's top-level

@@ -6,7 +6,8 @@
 //! lie in the blob; and, per group of packages, where the compressed bytes of each metadata
 //! file's group lie. Metadata files are concatenations of independently compressed groups
 //! (gzip members or zstd frames, both valid single files for every reader), so an update
-//! recompresses only the groups whose packages changed, appends the new fragments and groups to the blob and rewrites only the small index.
+//! recompresses only the groups whose packages changed, appends the new fragments and groups
+//! to the blob and rewrites only the small index.
 //! The blob is rewritten from scratch on cold runs and when more than half of it is garbage.
 //! When the cache is missing, unreadable or from another version, the next run regenerates
 //! everything.

@@ -233,7 +233,8 @@ fn run(
 
     // Candidates for reuse are moved out of the cache; each is kept only if the file's size and
     // stamp (inode, mtime and ctime to the nanosecond) still match, and for packages that changed
-    // just before the previous scan, the checksum too. Every other package is read and hashed; all failures are collected.
+    // just before the previous scan, the checksum too. Every other package is read and hashed;
+    // all failures are collected.
     let candidates: Vec<Option<PackageEntry>> = files
         .iter()
         .map(|(_, href)| cache.packages.remove(href))
