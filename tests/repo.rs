@@ -637,23 +637,13 @@ fn publish_local_results_signs_and_reuses_key() {
     assert_eq!(second.chroots[0].already_signed, 2);
     assert_eq!(second.chroots[0].repo.packages_reused, 2);
 
-    let db = tmp.path().join("db");
-    std::fs::create_dir(&db).unwrap();
-    assert!(
-        run(Command::new("rpmkeys")
-            .arg("--dbpath")
-            .arg(&db)
-            .arg("--import")
-            .arg(results.join("pubkey.gpg")))
-        .status
-        .success()
+    let o = checksig(
+        &results.join("pubkey.gpg"),
+        &[
+            chroot.join("hello-a-1.0-1.noarch.rpm"),
+            chroot.join("hello-b-0.5-3.noarch.rpm"),
+        ],
     );
-    let o = run(Command::new("rpmkeys")
-        .arg("--dbpath")
-        .arg(&db)
-        .arg("--checksig")
-        .arg(chroot.join("hello-a-1.0-1.noarch.rpm"))
-        .arg(chroot.join("hello-b-0.5-3.noarch.rpm")));
     assert!(o.status.success(), "{}", stdout(&o));
     // The detached signature verifies with GnuPG, as dnf's repo_gpgcheck does.
     let gnupg = tmp.path().join("gnupg");
@@ -734,22 +724,7 @@ fn signs_package_without_reserved_space() {
         .success()
         .stdout(predicate::str::contains("rewritten"));
     assert!(std::fs::metadata(&path).unwrap().len() > before);
-    let db = tmp.path().join("db");
-    std::fs::create_dir(&db).unwrap();
-    assert!(
-        run(Command::new("rpmkeys")
-            .arg("--dbpath")
-            .arg(&db)
-            .arg("--import")
-            .arg(keydir.join("pubkey.gpg")))
-        .status
-        .success()
-    );
-    let o = run(Command::new("rpmkeys")
-        .arg("--dbpath")
-        .arg(&db)
-        .arg("--checksig")
-        .arg(&path));
+    let o = checksig(&keydir.join("pubkey.gpg"), std::slice::from_ref(&path));
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
     assert!(
         stdout(&o).contains("digests signatures OK"),
@@ -785,22 +760,7 @@ fn copr_build_publishes_signed_repository() {
     let rpms: Vec<_> = walk_rpms(&chroot);
     assert!(!rpms.is_empty());
 
-    let db = tmp.path().join("db");
-    std::fs::create_dir(&db).unwrap();
-    assert!(
-        run(Command::new("rpmkeys")
-            .arg("--dbpath")
-            .arg(&db)
-            .arg("--import")
-            .arg(results.join("pubkey.gpg")))
-        .status
-        .success()
-    );
-    let o = run(Command::new("rpmkeys")
-        .arg("--dbpath")
-        .arg(&db)
-        .arg("--checksig")
-        .args(&rpms));
+    let o = checksig(&results.join("pubkey.gpg"), &rpms);
     assert!(o.status.success(), "{}", stdout(&o));
 
     let reposdir = tmp.path().join("reposdir");

@@ -178,3 +178,23 @@ pub fn snapshot(repo: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
         })
         .collect()
 }
+
+/// `rpmkeys --checksig` of `rpms` against `pubkey`, imported into a private rpm database.
+pub fn checksig(pubkey: &Path, rpms: &[PathBuf]) -> Output {
+    let db = tempfile::tempdir().unwrap();
+    let imported = run(Command::new("rpmkeys")
+        .arg("--dbpath")
+        .arg(db.path())
+        .arg("--import")
+        .arg(pubkey));
+    assert!(
+        imported.status.success(),
+        "rpmkeys --import: {}",
+        stderr(&imported)
+    );
+    run(Command::new("rpmkeys")
+        .arg("--dbpath")
+        .arg(db.path())
+        .arg("--checksig")
+        .args(rpms))
+}
