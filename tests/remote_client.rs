@@ -880,6 +880,23 @@ fn copr_cli_buildcustom_runs_the_script_on_a_builder() {
         &format!("build-chroot/built-packages?build_id={ok}&chrootname={chroot}"),
     );
     assert_eq!(built["packages"][0]["name"], "hello", "{built}");
+    // rpm reads the published binary package.
+    let dir = live
+        .server
+        .data
+        .join(format!("results/alice/hello/{chroot}/{ok:08}-hello"));
+    let rpm = dir.join(format!("hello-1.0-1.{}.rpm", std::env::consts::ARCH));
+    let q = std::process::Command::new("rpm")
+        .args(["-qp", "--qf", "%{NAME}-%{VERSION}-%{RELEASE}"])
+        .arg(&rpm)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&q.stdout),
+        "hello-1.0-1",
+        "{}",
+        String::from_utf8_lossy(&q.stderr)
+    );
     let cfg = api_get(&live.server, &format!("build/source-build-config/{ok}"));
     assert_eq!(cfg["source_type"], "custom", "{cfg}");
 
